@@ -1,0 +1,1 @@
+"""The hostpairs Scrapy project: spiders, pipelines, settings, browser capture and the CLI."""

@@ -1,0 +1,63 @@
+"""Scrapy settings for hostpairs. Every HOSTPAIRS_* setting can be given with `-s` or the CLI."""
+
+import os
+import shutil
+
+BOT_NAME = "hostpairs"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+
+# --- hostpairs ---------------------------------------------------------------------------------
+HOSTPAIRS_DB = os.environ.get("HOSTPAIRS_DB")  # SQLAlchemy URL; None = sqlite:///hostpairs.db
+HOSTPAIRS_HOST_RULES = ""  # Chromium --host-resolver-rules syntax, applied to every connection
+HOSTPAIRS_ALLOW_PRIVATE = False  # allow private/loopback/link-local targets that are not mapped
+HOSTPAIRS_DWELL = 5.0  # seconds a visit lasts after the load event (scrolling and mouse included)
+HOSTPAIRS_VISIT_TIMEOUT = 90.0  # hard cap on one visit after navigation, hostile pages included
+HOSTPAIRS_CHROMIUM = os.environ.get("HOSTPAIRS_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+HOSTPAIRS_USER_AGENT = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+)
+HOSTPAIRS_CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+    "--mute-audio",
+    # One renderer for all frames of a page, so one DevTools session sees every frame's events;
+    # http:// URLs fetched as given, not silently upgraded (the server's own redirects are evidence).
+    "--disable-site-isolation-trials",
+    "--disable-features=IsolateOrigins,site-per-process,HttpsUpgrades,HttpsFirstBalancedModeAutoEnable",
+]
+
+# --- Scrapy ------------------------------------------------------------------------------------
+ROBOTSTXT_OBEY = False
+COOKIES_ENABLED = False  # no state shared between visits
+TELNETCONSOLE_ENABLED = False
+CONCURRENT_REQUESTS = 4
+CONCURRENT_REQUESTS_PER_DOMAIN = 4
+RETRY_ENABLED = False
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_MAXSIZE = 32 * 1024 * 1024
+REDIRECT_ENABLED = True  # static mode; the browser follows redirects itself
+METAREFRESH_ENABLED = False  # meta refresh is observed (browser) or recorded (static), never followed by Scrapy
+LOG_LEVEL = "INFO"
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+DOWNLOAD_HANDLERS = {
+    "http": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
+    "https": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
+}
+DOWNLOADER_MIDDLEWARES = {
+    "crawler.middlewares.AddressGuardMiddleware": 50,
+}
+ITEM_PIPELINES = {
+    "crawler.pipelines.StoragePipeline": 300,
+}
+
+# --- scrapy-playwright (launch options are completed from HOSTPAIRS_* by the spider) --------
+PLAYWRIGHT_BROWSER_TYPE = "chromium"
+PLAYWRIGHT_MAX_CONTEXTS = 4
+PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 30_000
+PLAYWRIGHT_PROCESS_REQUEST_HEADERS = None  # the browser's own headers, as a user's browser sends them

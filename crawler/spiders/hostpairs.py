@@ -1,0 +1,163 @@
+"""The hostpairs spider: visit each target like a user would and emit what the visit observed.
+
+    scrapy crawl hostpairs -a targets="https://shop-a.com/ seeds/demo.txt" -a depth=1 \
+        -s HOSTPAIRS_HOST_RULES="MAP * 127.0.0.1:8080"
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import scrapy
+from playwright.async_api import Page, Route
+from scrapy.http import Response
+from scrapy.settings import BaseSettings
+from twisted.python.failure import Failure
+
+from crawler.browsing import simulate_user
+from crawler.capture import BrowserCapture
+from crawler.host_rules import HostRules
+from crawler.middlewares import address_guard
+from crawler.targets import expand_targets
+from extractors.hosts import host_of, same_site
+from extractors.observations import PageCapture
+
+_visit_numbers = itertools.count(1)
+
+
+def one_line(error: BaseException | str) -> str:
+    """The first line of an error message (Playwright's include call logs)."""
+    text = str(error).strip() or type(error).__name__
+    return text.splitlines()[0][:500]
+
+
+class HostpairsSpider(scrapy.Spider):
+    """Arguments: targets (URLs and seed files, space or comma separated), depth, max_pages."""
+
+    name = "hostpairs"
+
+    def __init__(self, targets: str = "", depth: int | str = 0, max_pages: int | str = 100, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.targets = expand_targets(targets.replace(",", " ").split())
+        self.max_depth = int(depth)
+        self.max_pages = int(max_pages)
+        self.scheduled_urls: set[str] = set()
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> HostpairsSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.guard = address_guard(crawler.settings)
+        return spider
+
+    @classmethod
+    def update_settings(cls, settings: BaseSettings) -> None:
+        super().update_settings(settings)
+        host_rules = HostRules.parse(settings.get("HOSTPAIRS_HOST_RULES"))
+        args = list(settings.getlist("HOSTPAIRS_CHROMIUM_ARGS"))
+        if host_rules:
+            args.append(f"--host-resolver-rules={host_rules.text}")
+        launch_options = {
+            "executable_path": settings.get("HOSTPAIRS_CHROMIUM"),
+            "headless": True,
+            "args": args,
+            "chromium_sandbox": False,
+        }
+        settings.set("PLAYWRIGHT_LAUNCH_OPTIONS", launch_options, priority="spider")
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        for url in self.targets:
+            if request := self._visit(url, depth=0):
+                yield request
+
+    def _visit(self, url: str, depth: int) -> scrapy.Request | None:
+        if url in self.scheduled_urls or len(self.scheduled_urls) >= self.max_pages:
+            return None
+        self.scheduled_urls.add(url)
+        return scrapy.Request(
+            url,
+            callback=self.parse_visit,
+            errback=self.visit_failed,
+            meta={
+                "playwright": True,
+                "playwright_include_page": True,
+                "playwright_context": f"visit-{next(_visit_numbers)}",
+                "playwright_context_kwargs": {
+                    "ignore_https_errors": True,
+                    "accept_downloads": False,
+                    "service_workers": "block",
+                    "user_agent": self.settings.get("HOSTPAIRS_USER_AGENT"),
+                    "viewport": {"width": 1366, "height": 768},
+                },
+                "playwright_page_init_callback": self._prepare_page,
+                "hostpairs_depth": depth,
+            },
+        )
+
+    async def _prepare_page(self, page: Page, request: scrapy.Request) -> None:
+        capture = await BrowserCapture.attach(page, request.url, request.meta["hostpairs_depth"])
+        request.meta["hostpairs_capture"] = capture
+
+        async def guard(route: Route) -> None:
+            refusal = await self.guard.refusal(route.request.url)
+            if refusal:
+                capture.note_blocked(route.request.url, refusal)
+                await route.abort("blockedbyclient")
+            else:
+                await route.fallback()
+
+        await page.route("**", guard)
+        page.on("dialog", lambda dialog: dialog.dismiss())
+
+    async def parse_visit(self, response: Response) -> AsyncIterator[Any]:
+        page: Page = response.meta["playwright_page"]
+        capture: BrowserCapture | None = response.meta.get("hostpairs_capture")
+        if capture is None:
+            await page.context.close()
+            yield self._bare_failure(response.request.url, response.meta["hostpairs_depth"], "browser capture did not start")
+            return
+        try:
+            await simulate_user(page, self.settings.getfloat("HOSTPAIRS_DWELL"))
+            result = await capture.finish()
+        finally:
+            await page.context.close()
+        yield result
+        for request in self._follow(result):
+            yield request
+
+    async def visit_failed(self, failure: Failure) -> AsyncIterator[PageCapture]:
+        request = failure.request
+        error = one_line(failure.value)
+        capture: BrowserCapture | None = request.meta.get("hostpairs_capture")
+        page: Page | None = request.meta.get("playwright_page")
+        try:
+            if capture is not None:
+                yield await capture.finish(error=error)
+            else:
+                yield self._bare_failure(request.url, request.meta.get("hostpairs_depth", 0), error)
+        finally:
+            if page is not None:
+                await page.context.close()
+
+    @staticmethod
+    def _bare_failure(url: str, depth: int, error: str) -> PageCapture:
+        now = time.time()
+        return PageCapture(url, url, "browser", now, now, depth=depth, error=error)
+
+    def _follow(self, capture: PageCapture) -> list[scrapy.Request]:
+        """Same-site links of the top document, while depth and page budget allow."""
+        if capture.depth >= self.max_depth:
+            return []
+        page_host = host_of(capture.final_url)
+        requests = []
+        for link in capture.links:
+            if link.tag != "a" or len(link.frame_chain) != 1:
+                continue  # only anchors of the top document
+            href = link.href.split("#")[0]
+            link_host = host_of(href)
+            if page_host and link_host and same_site(page_host, link_host):
+                if request := self._visit(href, capture.depth + 1):
+                    requests.append(request)
+        return requests

@@ -1,0 +1,1 @@
+"""Pure functions that turn what was observed on a page into records."""

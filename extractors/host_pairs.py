@@ -1,0 +1,190 @@
+"""Host pairs and page dependencies from a capture (rules: shared/host-pair-semantics.md).
+
+The parent is the host of the document (top page or frame) in which the reference was made or
+the request started, never the host of the script or stylesheet that caused it; frames without
+a host of their own (about:blank, srcdoc, data:) hand their requests to the nearest ancestor
+document that has one, under the cause `iframe.write`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from extractors.hosts import host_of
+from extractors.observations import PageCapture, RequestObservation
+
+CAUSES = (
+    "iframe.src",
+    "iframe.write",
+    "script.src",
+    "img.src",
+    "link.href",
+    "css.import",
+    "xmlhttprequest",
+    "a.href",
+    "topLevelRedirect",
+    "redirect",
+    "meta.refresh",
+    "location.refresh",
+    "unknown",
+)
+
+_CAUSE_BY_RESOURCE_TYPE = {
+    "script": "script.src",
+    "image": "img.src",
+    "stylesheet": "link.href",
+    "manifest": "link.href",
+    "prefetch": "link.href",
+    "xhr": "xmlhttprequest",
+    "fetch": "xmlhttprequest",
+    "ping": "xmlhttprequest",
+    "eventsource": "xmlhttprequest",
+}
+_REFRESH_REASONS = {"metaTagRefresh", "httpHeaderRefresh"}
+_SKIPPED_RESOURCE_TYPES = {"preflight"}
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """Who made a request (parent host) and why (cause); parent None when nobody did."""
+
+    parent: str | None
+    cause: str | None
+
+
+@dataclass(frozen=True)
+class Dependency:
+    """One request of the page with its attribution."""
+
+    request: RequestObservation
+    host: str | None
+    parent: str | None
+    cause: str | None
+
+
+@dataclass(frozen=True)
+class PairEvidence:
+    """One observation of a host pair in one visit."""
+
+    parent: str
+    child: str
+    cause: str
+    child_url: str
+    frame_id: str | None
+    frame_url: str | None
+    initiator_url: str | None
+
+
+def nearest_host(frame_chain: Iterable[str]) -> str | None:
+    """The host of the first document in the chain that has one."""
+    for url in frame_chain:
+        host = host_of(url)
+        if host:
+            return host
+    return None
+
+
+@dataclass(frozen=True)
+class PageContext:
+    """What classifying a request needs to know about the rest of the page."""
+
+    stylesheet_urls: frozenset[str] = frozenset()
+    link_element_urls: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, capture: PageCapture) -> PageContext:
+        return cls(
+            frozenset(r.url for r in capture.requests if r.resource_type == "stylesheet"),
+            frozenset(link.href for link in capture.links if link.tag == "link"),
+        )
+
+
+def attribute_request(request: RequestObservation, page: PageContext) -> Attribution:
+    """Parent host and cause of one request (one redirect hop)."""
+    chain = request.frame_chain or ("",)
+    if request.redirected_from is not None:
+        top_level = request.is_main_frame and request.resource_type == "document" and not chain[0]
+        return Attribution(host_of(request.redirected_from), "topLevelRedirect" if top_level else "redirect")
+    if request.resource_type == "document":
+        return _attribute_navigation(request, chain)
+    document_host = host_of(chain[0])
+    if document_host is None:
+        return Attribution(nearest_host(chain[1:]), "iframe.write")
+    return Attribution(document_host, _cause_of_subresource(request, chain[0], page))
+
+
+def _attribute_navigation(request: RequestObservation, chain: tuple[str, ...]) -> Attribution:
+    previous_host = host_of(chain[0])
+    refresh_cause = "meta.refresh" if request.navigation_reason in _REFRESH_REASONS else "location.refresh"
+    if request.is_main_frame:
+        if not chain[0]:
+            return Attribution(None, None)  # the visited page itself
+        return Attribution(previous_host, refresh_cause)
+    if previous_host is not None and request.navigation_reason not in (None, "initialFrameNavigation"):
+        return Attribution(previous_host, refresh_cause)
+    embedding_host = host_of(chain[1]) if len(chain) > 1 else None
+    if embedding_host is None:
+        return Attribution(nearest_host(chain[1:]), "iframe.write")
+    return Attribution(embedding_host, "iframe.src")
+
+
+def _cause_of_subresource(request: RequestObservation, document_url: str, page: PageContext) -> str:
+    started_by_stylesheet = (
+        request.initiator_type == "parser"
+        and request.initiator_url is not None
+        and request.initiator_url != document_url
+        and request.initiator_url in page.stylesheet_urls
+    )
+    if started_by_stylesheet:
+        return "css.import"
+    if request.resource_type == "font" and request.initiator_type in ("parser", "preload"):
+        return "link.href"
+    if request.resource_type == "other" and request.url in page.link_element_urls:
+        return "link.href"  # icons: the browser fetches them without naming an initiator
+    return _CAUSE_BY_RESOURCE_TYPE.get(request.resource_type, "unknown")
+
+
+def extract_dependencies(capture: PageCapture) -> list[Dependency]:
+    """Every request of the visit with its parent host and cause (CORS preflights left out)."""
+    page = PageContext.of(capture)
+    dependencies = []
+    for request in capture.requests:
+        if request.resource_type in _SKIPPED_RESOURCE_TYPES:
+            continue
+        attribution = attribute_request(request, page)
+        dependencies.append(Dependency(request, host_of(request.url), attribution.parent, attribution.cause))
+    return dependencies
+
+
+def extract_host_pairs(capture: PageCapture) -> list[PairEvidence]:
+    """Host pairs of a visit, one evidence record per (parent, child, cause, child URL)."""
+    evidence: dict[tuple[str, str, str, str], PairEvidence] = {}
+
+    def add(parent: str | None, child: str | None, cause: str | None, child_url: str, frame_id: str | None,
+            frame_url: str | None, initiator_url: str | None) -> None:
+        if parent and child and cause and parent != child:
+            evidence.setdefault(
+                (parent, child, cause, child_url),
+                PairEvidence(parent, child, cause, child_url, frame_id, frame_url, initiator_url),
+            )
+
+    for dependency in extract_dependencies(capture):
+        request = dependency.request
+        frame_url = request.frame_chain[0] if request.frame_chain else None
+        add(dependency.parent, dependency.host, dependency.cause, request.url, request.frame_id, frame_url,
+            request.initiator_url)
+    for link in capture.links:
+        if link.tag == "a":
+            add(nearest_host(link.frame_chain), host_of(link.href), "a.href", link.href, None,
+                link.frame_chain[0] if link.frame_chain else None, None)
+    return list(evidence.values())
+
+
+def extract_resolutions(capture: PageCapture) -> set[tuple[str, str]]:
+    """(hostname, IP) pairs the browser actually connected to."""
+    return {
+        (host, request.remote_ip)
+        for request in capture.requests
+        if request.remote_ip and (host := host_of(request.url))
+    }

@@ -1,0 +1,67 @@
+"""Host name normalisation and registrable-domain logic (offline public suffix list)."""
+
+from __future__ import annotations
+
+import ipaddress
+from functools import lru_cache
+from urllib.parse import urlsplit
+
+import tldextract
+
+# suffix_list_urls=() makes tldextract use the snapshot bundled with the package: never the network.
+_extract = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+
+def normalize_host(host: str) -> str | None:
+    """Lower-case, strip the trailing dot and encode IDN labels as punycode; None if empty."""
+    host = host.strip().rstrip(".").lower()
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not host:
+        return None
+    try:
+        ipaddress.ip_address(host)
+        return host
+    except ValueError:
+        pass
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return host
+
+
+def host_of(url: str) -> str | None:
+    """The normalised host of an http(s)/ws(s)/ftp URL, or None (about:, data:, javascript:, ...)."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https", "ws", "wss", "ftp"):
+        return None
+    try:
+        hostname = parts.hostname
+    except ValueError:
+        return None
+    return normalize_host(hostname) if hostname else None
+
+
+@lru_cache(maxsize=65536)
+def registrable_domain(host: str) -> str:
+    """eTLD+1 of a host (the host itself for IP addresses and bare suffixes)."""
+    try:
+        ipaddress.ip_address(host)
+        return host
+    except ValueError:
+        pass
+    result = _extract(host)
+    return result.top_domain_under_public_suffix or host
+
+
+def same_site(host_a: str, host_b: str) -> bool:
+    """True when both hosts share a registrable domain."""
+    return registrable_domain(host_a) == registrable_domain(host_b)
+
+
+def host_matches(host: str, query: str) -> bool:
+    """PassiveTotal-style match: the host itself or one of its subdomains."""
+    return host == query or host.endswith("." + query)

@@ -1,0 +1,99 @@
+"""Plain data describing what one visit observed, independent of the browser or HTTP stack.
+
+A capture is produced by the crawler (browser or static mode) and consumed by the pure
+extractors; nothing here knows about Playwright, Scrapy or the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class RequestObservation:
+    """One HTTP request (one hop of a redirect chain) made while the page was visited."""
+
+    url: str
+    resource_type: str
+    """Chrome DevTools resource type, lower case: document, script, image, stylesheet, font,
+    xhr, fetch, ping, eventsource, media, websocket, manifest, other, ..."""
+    frame_id: str | None = None
+    frame_chain: tuple[str, ...] = ()
+    """URLs of the documents from the requesting frame up to the top page, at request time.
+    For a frame's own navigation, the first entry is the document it replaces ('' if none)."""
+    initiator_type: str = "other"
+    """parser, script, preload, redirect or other."""
+    initiator_url: str | None = None
+    """The script (for script-initiated requests) or stylesheet/document being parsed."""
+    navigation_reason: str | None = None
+    """For a frame's navigation: scriptInitiated, metaTagRefresh, httpHeaderRefresh, ..."""
+    is_main_frame: bool = False
+    redirected_from: str | None = None
+    """URL of the previous hop when this request follows an HTTP redirect."""
+    status: int | None = None
+    remote_ip: str | None = None
+    remote_port: int | None = None
+    mime_type: str | None = None
+    error: str | None = None
+    certificate_error: str | None = None
+    body_sha256: str | None = None
+
+
+@dataclass(frozen=True)
+class FrameObservation:
+    """A frame of the page (the top page has parent_frame_id None)."""
+
+    frame_id: str
+    parent_frame_id: str | None
+    url: str
+    name: str | None = None
+    created_by_script: bool = False
+    creator_script_url: str | None = None
+    hidden: bool | None = None
+    hidden_reasons: tuple[str, ...] = ()
+    detached: bool = False
+
+
+@dataclass(frozen=True)
+class LinkObservation:
+    """An <a>/<area> (tag "a") or <link> (tag "link") href found in the final DOM of a frame."""
+
+    href: str
+    frame_chain: tuple[str, ...]
+    tag: str = "a"
+    rel: str | None = None
+
+
+@dataclass(frozen=True)
+class CookieObservation:
+    name: str
+    domain: str
+    path: str = "/"
+    secure: bool = False
+    http_only: bool = False
+    same_site: str | None = None
+
+
+@dataclass
+class PageCapture:
+    """Everything one visit of one URL observed."""
+
+    requested_url: str
+    final_url: str
+    mode: str  # "browser" or "static"
+    started_at: float
+    finished_at: float
+    depth: int = 0
+    status: int | None = None
+    error: str | None = None
+    requests: list[RequestObservation] = field(default_factory=list)
+    frames: list[FrameObservation] = field(default_factory=list)
+    links: list[LinkObservation] = field(default_factory=list)
+    cookies: list[CookieObservation] = field(default_factory=list)
+    html: str = ""
+    """Final DOM (browser mode) or response body (static mode) of the top document."""
+    response_headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None

@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy models, the per-visit writer, queries and Alembic migrations."""

@@ -1,0 +1,131 @@
+"""SQLAlchemy 2.0 models. Times are naive UTC datetimes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+URL = Text
+HOST = String(253)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Visit(Base):
+    """One visit of one URL, in browser or static mode; failed visits are kept with their error."""
+
+    __tablename__ = "visits"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    requested_url: Mapped[str] = mapped_column(URL, index=True)
+    final_url: Mapped[str] = mapped_column(URL)
+    host: Mapped[str | None] = mapped_column(HOST, index=True)
+    mode: Mapped[str] = mapped_column(String(16))
+    depth: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    finished_at: Mapped[datetime] = mapped_column(DateTime)
+    status: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+
+    frames: Mapped[list[Frame]] = relationship(back_populates="visit", cascade="all, delete-orphan")
+    dependencies: Mapped[list[Dependency]] = relationship(back_populates="visit", cascade="all, delete-orphan")
+
+
+class Frame(Base):
+    """A frame of a visited page: the frame tree, who created each frame, whether it was hidden."""
+
+    __tablename__ = "frames"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"), index=True)
+    frame_id: Mapped[str] = mapped_column(String(64))
+    parent_frame_id: Mapped[str | None] = mapped_column(String(64))
+    url: Mapped[str] = mapped_column(URL)
+    host: Mapped[str | None] = mapped_column(HOST)
+    name: Mapped[str | None] = mapped_column(Text)
+    created_by_script: Mapped[bool] = mapped_column(Boolean, default=False)
+    creator_script_url: Mapped[str | None] = mapped_column(URL)
+    hidden: Mapped[bool | None] = mapped_column(Boolean)
+    hidden_reasons: Mapped[str | None] = mapped_column(Text)
+    detached: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    visit: Mapped[Visit] = relationship(back_populates="frames")
+
+
+class Dependency(Base):
+    """One request a page made (one hop of a redirect chain), with its cause and parent host."""
+
+    __tablename__ = "dependencies"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"), index=True)
+    url: Mapped[str] = mapped_column(URL)
+    host: Mapped[str | None] = mapped_column(HOST, index=True)
+    resource_type: Mapped[str] = mapped_column(String(32))
+    cause: Mapped[str | None] = mapped_column(String(32))
+    parent_host: Mapped[str | None] = mapped_column(HOST)
+    frame_id: Mapped[str | None] = mapped_column(String(64))
+    frame_url: Mapped[str | None] = mapped_column(URL)
+    initiator_type: Mapped[str] = mapped_column(String(32))
+    initiator_url: Mapped[str | None] = mapped_column(URL)
+    redirected_from: Mapped[str | None] = mapped_column(URL)
+    status: Mapped[int | None] = mapped_column(Integer)
+    remote_ip: Mapped[str | None] = mapped_column(String(64))
+    remote_port: Mapped[int | None] = mapped_column(Integer)
+    mime_type: Mapped[str | None] = mapped_column(String(255))
+    error: Mapped[str | None] = mapped_column(Text)
+    certificate_error: Mapped[str | None] = mapped_column(Text)
+    body_sha256: Mapped[str | None] = mapped_column(String(64))
+
+    visit: Mapped[Visit] = relationship(back_populates="dependencies")
+
+
+class HostPair(Base):
+    """Parent host → child host with a cause, aggregated over all visits."""
+
+    __tablename__ = "host_pairs"
+    __table_args__ = (
+        UniqueConstraint("parent", "child", "cause", name="uq_host_pairs_parent_child_cause"),
+        Index("ix_host_pairs_child", "child"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    parent: Mapped[str] = mapped_column(HOST)
+    child: Mapped[str] = mapped_column(HOST)
+    cause: Mapped[str] = mapped_column(String(32))
+    first_seen: Mapped[datetime] = mapped_column(DateTime)
+    last_seen: Mapped[datetime] = mapped_column(DateTime)
+    visit_count: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class PairEvidence(Base):
+    """What one visit saw of a host pair: the page, the full child URL, the frame, the initiator."""
+
+    __tablename__ = "pair_evidence"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"), index=True)
+    host_pair_id: Mapped[int] = mapped_column(ForeignKey("host_pairs.id", ondelete="CASCADE"), index=True)
+    page_url: Mapped[str] = mapped_column(URL)
+    child_url: Mapped[str] = mapped_column(URL)
+    frame_id: Mapped[str | None] = mapped_column(String(64))
+    frame_url: Mapped[str | None] = mapped_column(URL)
+    initiator_url: Mapped[str | None] = mapped_column(URL)
+
+
+class Resolution(Base):
+    """A hostname and the IP address the crawler actually connected to for it."""
+
+    __tablename__ = "resolutions"
+    __table_args__ = (UniqueConstraint("hostname", "ip", name="uq_resolutions_hostname_ip"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    hostname: Mapped[str] = mapped_column(HOST)
+    ip: Mapped[str] = mapped_column(String(64), index=True)
+    first_seen: Mapped[datetime] = mapped_column(DateTime)
+    last_seen: Mapped[datetime] = mapped_column(DateTime)
+    visit_count: Mapped[int] = mapped_column(Integer, default=1)

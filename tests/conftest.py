@@ -1,0 +1,64 @@
+"""Shared fixtures: the virtual web, a real PostgreSQL database, and running the real CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import Engine
+
+from demoweb.server import VirtualWeb
+from storage.db import open_database
+from tests.virtual_sites import make_test_web
+
+ROOT = Path(__file__).resolve().parent.parent
+POSTGRES_ADMIN = os.environ.get("HOSTPAIRS_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """Run `hostpairs ARGS` as a user would, in a fresh process."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+           "COLUMNS": "200"}
+    env.pop("HOSTPAIRS_DB", None)
+    return subprocess.run(
+        [sys.executable, "-m", "crawler.cli", *args],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout,
+    )
+
+
+@pytest.fixture(scope="session")
+def virtual_web() -> Iterator[VirtualWeb]:
+    web = make_test_web()
+    yield web
+    web.stop()
+
+
+@pytest.fixture(scope="session")
+def host_rules(virtual_web: VirtualWeb) -> str:
+    return f"MAP unreachable-gg.com ~NOTFOUND, {virtual_web.host_rules}"
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh database on the local PostgreSQL server, dropped afterwards; URL as users type it."""
+    name = f"hostpairs_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    admin_url = POSTGRES_ADMIN.rsplit("/", 1)[0]
+    yield f"{admin_url}/{name}"
+    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def sqlite_url(directory: Path, name: str = "hostpairs.db") -> str:
+    return f"sqlite:///{directory / name}"
+
+
+def engine_for(url: str) -> Engine:
+    return open_database(url)

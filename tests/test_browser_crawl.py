@@ -1,0 +1,188 @@
+"""End to end: `hostpairs crawl` in real headless Chromium over the virtual web, into SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from demoweb.server import VirtualWeb
+from storage.models import Dependency, Frame, HostPair, PairEvidence, Resolution, Visit
+from tests.conftest import engine_for, run_cli, sqlite_url
+from tests.virtual_sites import MAIN_TARGETS
+
+DWELL = "3.5"  # long enough for the element injected 2 s after load
+
+NEWS = "www.news-a.com"
+EXPECTED_NEWS_PAIRS = {
+    (NEWS, "style-u.com", "link.href"),
+    (NEWS, "style-v.net", "css.import"),
+    (NEWS, "bg-w.org", "css.import"),
+    (NEWS, "icons-ab.com", "link.href"),
+    (NEWS, "static.news-a.com", "script.src"),
+    (NEWS, "frames-b.net", "iframe.src"),
+    ("frames-b.net", "frames-c.org", "iframe.src"),
+    ("frames-c.org", "frames-d.io", "iframe.src"),
+    ("frames-d.io", "deep-img-e.com", "img.src"),
+    (NEWS, "hop-o.com", "iframe.src"),
+    ("hop-o.com", "hop-p.net", "location.refresh"),
+    (NEWS, "meta-q.com", "iframe.src"),
+    ("meta-q.com", "meta-r.org", "meta.refresh"),
+    (NEWS, "srcdoc-s.com", "iframe.write"),
+    (NEWS, "hidden-aa.com", "iframe.src"),
+    (NEWS, "inject-f.com", "iframe.src"),
+    (NEWS, "written-t.net", "iframe.write"),
+    (NEWS, "api-j.io", "xmlhttprequest"),
+    (NEWS, "xhr-k.com", "xmlhttprequest"),
+    (NEWS, "late-g.net", "script.src"),
+    (NEWS, "scroll-h.org", "img.src"),
+    (NEWS, "mouse-i.com", "script.src"),
+    (NEWS, "redir-l.com", "img.src"),
+    ("redir-l.com", "redir-m.net", "redirect"),
+    ("redir-m.net", "final-n.org", "redirect"),
+    (NEWS, "a.cdn-z.net", "img.src"),
+    (NEWS, "b.cdn-z.net", "img.src"),
+    (NEWS, "link-y.com", "a.href"),
+    (NEWS, "section-img-ac.com", "img.src"),  # from /section, one link deep
+}
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def crawled(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, host_rules: str,
+            virtual_web: VirtualWeb) -> Iterator[tuple[str, Engine, str]]:
+    """One crawl of all targets, one link deep, into a fresh database of each kind."""
+    if request.param == "sqlite":
+        url = sqlite_url(tmp_path_factory.mktemp("sqlite"))
+    else:
+        url = request.getfixturevalue("postgres_url")
+    result = run_cli("crawl", *MAIN_TARGETS, "--db", url, "--depth", "1", "--dwell", DWELL, "--host-rules", host_rules)
+    assert result.returncode == 0, result.stderr
+    engine = engine_for(url)
+    yield url, engine, result.stdout
+    engine.dispose()
+
+
+def all_pairs(engine: Engine) -> set[tuple[str, str, str]]:
+    with Session(engine) as session:
+        return {tuple(row) for row in session.execute(select(HostPair.parent, HostPair.child, HostPair.cause))}
+
+
+def test_news_page_pairs_are_exactly_the_expected_ones(crawled: tuple[str, Engine, str]) -> None:
+    _, engine, _ = crawled
+    news_pairs = {p for p in all_pairs(engine) if p[0] in {x[0] for x in EXPECTED_NEWS_PAIRS}}
+    assert news_pairs == EXPECTED_NEWS_PAIRS
+
+
+def test_top_level_redirects_refreshes_and_script_navigation(crawled: tuple[str, Engine, str]) -> None:
+    _, engine, _ = crawled
+    pairs = all_pairs(engine)
+    assert ("old-bb.com", "www.mid-bb.net", "topLevelRedirect") in pairs
+    assert ("www.mid-bb.net", "www.new-bb.com", "topLevelRedirect") in pairs
+    assert ("refresh-cc.com", "landing-dd.com", "meta.refresh") in pairs
+    assert ("jsnav-ee.com", "jsdest-ff.com", "location.refresh") in pairs
+    with Session(engine) as session:
+        visit = session.scalars(select(Visit).where(Visit.requested_url == "http://old-bb.com/")).one()
+        assert visit.final_url == "https://www.new-bb.com/"
+        hops = session.execute(
+            select(Dependency.url, Dependency.status, Dependency.cause)
+            .where(Dependency.visit_id == visit.id, Dependency.resource_type == "document")
+            .order_by(Dependency.id)
+        ).all()
+    assert [tuple(h) for h in hops] == [
+        ("http://old-bb.com/", 301, None),
+        ("https://www.mid-bb.net/go", 302, "topLevelRedirect"),
+        ("https://www.new-bb.com/", 200, "topLevelRedirect"),
+    ]
+
+
+def test_frame_tree_records_depth_creator_and_hidden_frames(crawled: tuple[str, Engine, str]) -> None:
+    _, engine, _ = crawled
+    with Session(engine) as session:
+        visit = session.scalars(select(Visit).where(Visit.requested_url == f"https://{NEWS}/")).one()
+        frames = {f.frame_id: f for f in visit.frames}
+    by_host = {f.host: f for f in frames.values() if f.host}
+
+    def depth(frame: Frame) -> int:
+        return 0 if frame.parent_frame_id is None else 1 + depth(frames[frame.parent_frame_id])
+
+    assert depth(by_host["frames-d.io"]) == 3
+    injected = by_host["inject-f.com"]
+    assert injected.created_by_script and injected.creator_script_url == f"https://{NEWS}/"
+    assert not by_host["frames-b.net"].created_by_script
+    assert by_host["hidden-aa.com"].hidden and "display:none" in by_host["hidden-aa.com"].hidden_reasons
+    assert by_host["frames-b.net"].hidden is False
+    assert by_host["hop-p.net"].url == "https://hop-p.net/"  # the frame that navigated itself
+
+
+def test_dependencies_keep_initiators_addresses_and_certificate_errors(crawled: tuple[str, Engine, str],
+                                                                       virtual_web: VirtualWeb) -> None:
+    _, engine, _ = crawled
+    with Session(engine) as session:
+        deps = {d.url: d for d in session.scalars(select(Dependency))}
+        evidence = session.execute(
+            select(PairEvidence.child_url, PairEvidence.page_url, PairEvidence.initiator_url)
+            .join(HostPair).where(HostPair.child == "late-g.net")
+        ).first()
+        resolution = session.scalars(select(Resolution).where(Resolution.hostname == "final-n.org")).one()
+    late = deps["https://late-g.net/late.js"]
+    assert late.initiator_type == "script" and late.initiator_url == f"https://{NEWS}/"
+    assert late.remote_ip == "127.0.0.1" and late.remote_port == virtual_web.port
+    assert late.certificate_error and "untrusted certificate" in late.certificate_error
+    assert late.body_sha256 and len(late.body_sha256) == 64
+    assert deps["https://style-v.net/i.css"].initiator_url == "https://style-u.com/s.css"
+    assert deps["https://written-t.net/w.js"].frame_url == "about:blank"
+    assert tuple(evidence) == ("https://late-g.net/late.js", f"https://{NEWS}/", f"https://{NEWS}/")
+    assert resolution.ip == "127.0.0.1"
+
+
+def test_private_addresses_are_refused_and_unreachable_targets_recorded(crawled: tuple[str, Engine, str],
+                                                                        virtual_web: VirtualWeb) -> None:
+    _, engine, stdout = crawled
+    with Session(engine) as session:
+        refused = {
+            d.host: d.error for d in session.scalars(
+                select(Dependency).where(Dependency.host.in_(["127.0.0.1", "169.254.169.254"]))
+            )
+        }
+        failed = session.scalars(select(Visit).where(Visit.error.is_not(None))).all()
+        visits = session.scalars(select(Visit)).all()
+    assert set(refused) == {"127.0.0.1", "169.254.169.254"}
+    assert all(error.startswith("refused:") for error in refused.values())
+    assert ("127.0.0.1", "/private.gif") not in virtual_web.hits
+    assert [v.requested_url for v in failed] == ["https://unreachable-gg.com/"]
+    assert "ERR_NAME_NOT_RESOLVED" in failed[0].error
+    assert len(visits) == len(MAIN_TARGETS) + 1  # + /section, one link deep
+    assert "errors: 1" in stdout
+
+
+def test_lookup_matches_subdomains_in_passivetotal_shape(crawled: tuple[str, Engine, str]) -> None:
+    url, _, _ = crawled
+    result = run_cli("lookup", "cdn-z.net", "--direction", "parents", "--json", "--db", url)
+    assert result.returncode == 0, result.stderr
+    response = json.loads(result.stdout)
+    assert response["success"] is True and response["totalRecords"] == 2
+    assert sorted((r["parent"], r["child"], r["cause"]) for r in response["results"]) == [
+        (NEWS, "a.cdn-z.net", "img.src"), (NEWS, "b.cdn-z.net", "img.src")]
+    assert set(response["results"][0]) == {"parent", "child", "cause", "firstSeen", "lastSeen"}
+    time.strptime(response["results"][0]["firstSeen"], "%Y-%m-%d %H:%M:%S")
+
+
+def test_second_crawl_moves_last_seen_and_keeps_first_seen(crawled: tuple[str, Engine, str], host_rules: str) -> None:
+    url, engine, _ = crawled
+    key = (HostPair.parent == NEWS, HostPair.child == "frames-b.net", HostPair.cause == "iframe.src")
+    with Session(engine) as session:
+        before = session.scalars(select(HostPair).where(*key)).one()
+    time.sleep(1.1)
+    result = run_cli("crawl", f"https://{NEWS}/", "--db", url, "--dwell", "0.5", "--host-rules", host_rules)
+    assert result.returncode == 0, result.stderr
+    with Session(engine) as session:
+        after = session.scalars(select(HostPair).where(*key)).one()
+    assert after.first_seen == before.first_seen
+    assert after.last_seen > before.last_seen
+    assert after.visit_count == before.visit_count + 1
+    assert "pairs new: 0" in result.stdout

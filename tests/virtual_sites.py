@@ -1,0 +1,112 @@
+"""The virtual web the browser tests crawl: one scenario per behaviour the crawler must see."""
+
+from __future__ import annotations
+
+from demoweb.server import PIXEL, Resource, VirtualWeb, css, html, js, redirect
+
+NEWS_PAGE = """<!doctype html><html><head><title>News A</title>
+<link rel="stylesheet" href="https://style-u.com/s.css">
+<link rel="icon" href="https://icons-ab.com/favicon.ico">
+<script src="https://static.news-a.com/app.js"></script>
+</head><body style="min-height: 4000px">
+<h1>News A</h1>
+<iframe src="https://frames-b.net/outer"></iframe>
+<iframe src="https://hop-o.com/"></iframe>
+<iframe src="https://meta-q.com/"></iframe>
+<iframe srcdoc="<img src='https://srcdoc-s.com/p.gif'>"></iframe>
+<iframe src="https://hidden-aa.com/" style="display:none"></iframe>
+<iframe id="blank"></iframe>
+<img src="https://redir-l.com/a">
+<img src="https://a.cdn-z.net/1.gif"><img src="https://b.cdn-z.net/2.gif">
+<a href="https://link-y.com/page">partner</a> <a href="/section">section</a>
+<script>
+  var f = document.createElement('iframe');
+  f.src = 'https://inject-f.com/';
+  document.body.appendChild(f);
+  var doc = document.getElementById('blank').contentDocument;
+  doc.open(); doc.write("<script src='https://written-t.net/w.js'><\\/script>"); doc.close();
+  fetch('https://api-j.io/data').catch(function () {});
+  var xhr = new XMLHttpRequest(); xhr.open('GET', 'https://xhr-k.com/x'); xhr.send();
+  setTimeout(function () {
+    var s = document.createElement('script'); s.src = 'https://late-g.net/late.js'; document.head.appendChild(s);
+  }, 2000);
+  window.addEventListener('scroll', function onScroll() {
+    window.removeEventListener('scroll', onScroll);
+    var i = new Image(); i.src = 'https://scroll-h.org/s.gif';
+  });
+  document.addEventListener('mousemove', function onMove() {
+    document.removeEventListener('mousemove', onMove);
+    var s = document.createElement('script'); s.src = 'https://mouse-i.com/m.js'; document.head.appendChild(s);
+  });
+</script>
+</body></html>"""
+
+CORS = {"Access-Control-Allow-Origin": "*"}
+
+
+def build_sites(web_port: list[int]) -> dict[str, dict]:
+    """Sites keyed by host; `web_port` is filled in once the server has a port."""
+    return {
+        "www.news-a.com": {"/": html(NEWS_PAGE), "/section": html("<h1>Section</h1><img src='https://section-img-ac.com/s.gif'>")},
+        "static.news-a.com": {"/app.js": js("window.app = 1;")},
+        "style-u.com": {"/s.css": css("@import url('https://style-v.net/i.css');\nh1{background:url(https://bg-w.org/b.gif)}")},
+        "style-v.net": {"/i.css": css("p{color:red}")},
+        "bg-w.org": {"/b.gif": PIXEL},
+        "icons-ab.com": {"/favicon.ico": PIXEL},
+        "frames-b.net": {"/outer": html("<iframe src='https://frames-c.org/middle'></iframe>")},
+        "frames-c.org": {"/middle": html("<iframe src='https://frames-d.io/inner'></iframe>")},
+        "frames-d.io": {"/inner": html("<img src='https://deep-img-e.com/p.gif'>")},
+        "deep-img-e.com": {"/p.gif": PIXEL},
+        "hop-o.com": {"/": html("<script>setTimeout(function () { location.href = 'https://hop-p.net/'; }, 100);</script>")},
+        "hop-p.net": {"/": html("<p>hop target</p>")},
+        "meta-q.com": {"/": html("<meta http-equiv='refresh' content='0; url=https://meta-r.org/'>")},
+        "meta-r.org": {"/": html("<p>meta target</p>")},
+        "srcdoc-s.com": {"/p.gif": PIXEL},
+        "hidden-aa.com": {"/": html("<p>hidden</p>")},
+        "inject-f.com": {"/": html("<p>injected</p>")},
+        "written-t.net": {"/w.js": js("var written = 1;")},
+        "api-j.io": {"/data": Resource(body="{}", content_type="application/json", headers=CORS)},
+        "xhr-k.com": {"/x": Resource(body="{}", content_type="application/json", headers=CORS)},
+        "late-g.net": {"/late.js": js("var late = 1;")},
+        "scroll-h.org": {"/s.gif": PIXEL},
+        "mouse-i.com": {"/m.js": js("var moved = 1;")},
+        "redir-l.com": {"/a": redirect("https://redir-m.net/b", 302)},
+        "redir-m.net": {"/b": redirect("https://final-n.org/p.gif", 301)},
+        "final-n.org": {"/p.gif": PIXEL},
+        "a.cdn-z.net": {"/1.gif": PIXEL},
+        "b.cdn-z.net": {"/2.gif": PIXEL},
+        "link-y.com": {"/page": html("<p>partner</p>")},
+        "section-img-ac.com": {"/s.gif": PIXEL},
+        # top-level navigations
+        "old-bb.com": {"/": redirect("https://www.mid-bb.net/go", 301)},
+        "www.mid-bb.net": {"/go": redirect("https://www.new-bb.com/", 302)},
+        "www.new-bb.com": {"/": html("<h1>New BB</h1>")},
+        "refresh-cc.com": {"/": html("<meta http-equiv='refresh' content='1;URL=https://landing-dd.com/'>")},
+        "landing-dd.com": {"/": html("<h1>landing</h1>")},
+        "jsnav-ee.com": {"/": html("<script>location.replace('https://jsdest-ff.com/');</script>")},
+        "jsdest-ff.com": {"/": html("<h1>js destination</h1>")},
+        # a page that tries to reach the crawler's own network
+        "guard-hh.com": {"/": lambda path: html(
+            f"<img src='http://127.0.0.1:{web_port[0]}/private.gif'>"
+            "<script>fetch('http://169.254.169.254/latest/meta-data/').catch(function () {});</script>"
+        )},
+        "127.0.0.1": {"/private.gif": PIXEL},
+    }
+
+
+def make_test_web() -> VirtualWeb:
+    port: list[int] = []
+    web = VirtualWeb(build_sites(port))
+    web.start()
+    port.append(web.port)
+    return web
+
+
+MAIN_TARGETS = [
+    "https://www.news-a.com/",
+    "http://old-bb.com/",
+    "https://refresh-cc.com/",
+    "https://jsnav-ee.com/",
+    "https://guard-hh.com/",
+    "https://unreachable-gg.com/",
+]
