@@ -21,6 +21,7 @@ from typing import Any
 
 from playwright.async_api import CDPSession, Frame, Page
 
+from crawler.browsing import STEP_TIMEOUT
 from extractors.observations import (
     CookieObservation,
     FrameObservation,
@@ -34,7 +35,6 @@ logger = logging.getLogger(__name__)
 # Bodies hashed for change detection; larger ones are skipped.
 _HASHED_RESOURCE_TYPES = {"script", "document"}
 _MAX_HASHED_BODY = 10 * 1024 * 1024
-_STEP_TIMEOUT = 5.0
 
 _HIDDEN_REASONS_JS = """function () {
   const reasons = [];
@@ -280,14 +280,16 @@ class BrowserCapture:
     # --- the end of the visit -----------------------------------------------------------------
 
     async def finish(self, error: str | None = None) -> PageCapture:
-        """Gather frames, links and cookies, then return everything observed."""
-        frames = await self._frame_observations()
+        """Gather frames, links and cookies, then return everything observed.
+
+        After an error the page may not answer, so only what the browser itself knows is read."""
+        frames = await self._frame_observations(inspect_elements=error is None)
         links = await self._links() if error is None else []
         cookies = await self._cookies()
         html = ""
         if error is None:
             try:
-                html = await asyncio.wait_for(self.page.content(), _STEP_TIMEOUT)
+                html = await asyncio.wait_for(self.page.content(), STEP_TIMEOUT)
             except Exception as exc:
                 logger.debug("could not read the DOM of %s: %s", self.requested_url, exc)
         requests = list(self.finished)
@@ -295,7 +297,7 @@ class BrowserCapture:
             body_sha256 = None
             if state.hash_task is not None:
                 try:
-                    body_sha256 = await asyncio.wait_for(state.hash_task, _STEP_TIMEOUT)
+                    body_sha256 = await asyncio.wait_for(state.hash_task, STEP_TIMEOUT)
                 except Exception:
                     body_sha256 = None
             requests.append(replace(state.observation, body_sha256=body_sha256))
@@ -321,11 +323,12 @@ class BrowserCapture:
             html=html,
         )
 
-    async def _frame_observations(self) -> list[FrameObservation]:
+    async def _frame_observations(self, inspect_elements: bool) -> list[FrameObservation]:
         observations = []
         for frame_id, state in self.frames.items():
             hidden_reasons: tuple[str, ...] = ()
-            if state.parent_id is not None and not state.detached:
+            inspected = inspect_elements and state.parent_id is not None and not state.detached
+            if inspected:
                 hidden_reasons = await self._hidden_reasons(frame_id)
             observations.append(
                 FrameObservation(
@@ -335,7 +338,7 @@ class BrowserCapture:
                     name=state.name,
                     created_by_script=state.created_by_script,
                     creator_script_url=state.creator_script_url,
-                    hidden=bool(hidden_reasons) if state.parent_id is not None and not state.detached else None,
+                    hidden=bool(hidden_reasons) if inspected else None,
                     hidden_reasons=hidden_reasons,
                     detached=state.detached,
                 )
@@ -344,9 +347,9 @@ class BrowserCapture:
 
     async def _hidden_reasons(self, frame_id: str) -> tuple[str, ...]:
         try:
-            owner = await asyncio.wait_for(self.session.send("DOM.getFrameOwner", {"frameId": frame_id}), _STEP_TIMEOUT)
+            owner = await asyncio.wait_for(self.session.send("DOM.getFrameOwner", {"frameId": frame_id}), STEP_TIMEOUT)
             node = await asyncio.wait_for(
-                self.session.send("DOM.resolveNode", {"backendNodeId": owner["backendNodeId"]}), _STEP_TIMEOUT
+                self.session.send("DOM.resolveNode", {"backendNodeId": owner["backendNodeId"]}), STEP_TIMEOUT
             )
             result = await asyncio.wait_for(
                 self.session.send(
@@ -354,7 +357,7 @@ class BrowserCapture:
                     {"objectId": node["object"]["objectId"], "functionDeclaration": _HIDDEN_REASONS_JS,
                      "returnByValue": True},
                 ),
-                _STEP_TIMEOUT,
+                STEP_TIMEOUT,
             )
             return tuple(result.get("result", {}).get("value") or ())
         except Exception as exc:
@@ -366,7 +369,7 @@ class BrowserCapture:
         for frame in self.page.frames:
             chain = _playwright_frame_chain(frame)
             try:
-                hrefs = await asyncio.wait_for(frame.evaluate(_LINKS_JS), _STEP_TIMEOUT)
+                hrefs = await asyncio.wait_for(frame.evaluate(_LINKS_JS), STEP_TIMEOUT)
             except Exception as exc:
                 logger.debug("could not read links of %s: %s", frame.url, exc)
                 continue
@@ -379,7 +382,7 @@ class BrowserCapture:
 
     async def _cookies(self) -> list[CookieObservation]:
         try:
-            cookies = await asyncio.wait_for(self.page.context.cookies(), _STEP_TIMEOUT)
+            cookies = await asyncio.wait_for(self.page.context.cookies(), STEP_TIMEOUT)
         except Exception:
             return []
         return [

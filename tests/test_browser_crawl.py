@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from demoweb.server import VirtualWeb
 from storage.models import Dependency, Frame, HostPair, PairEvidence, Resolution, Visit
 from tests.conftest import engine_for, run_cli, sqlite_url
-from tests.virtual_sites import MAIN_TARGETS
+from tests.virtual_sites import HOSTILE_TARGETS, MAIN_TARGETS
 
 DWELL = "3.5"  # long enough for the element injected 2 s after load
 
@@ -186,3 +186,23 @@ def test_second_crawl_moves_last_seen_and_keeps_first_seen(crawled: tuple[str, E
     assert after.last_seen > before.last_seen
     assert after.visit_count == before.visit_count + 1
     assert "pairs new: 0" in result.stdout
+
+
+def test_hostile_pages_do_not_stall_the_crawl_or_download(tmp_path: Path, host_rules: str) -> None:
+    url = sqlite_url(tmp_path)
+    started = time.monotonic()
+    result = run_cli("crawl", *HOSTILE_TARGETS, "--db", url, "--dwell", "1", "--host-rules", host_rules)
+    assert result.returncode == 0, result.stderr
+    engine = engine_for(url)
+    with Session(engine) as session:
+        visits = {v.requested_url: v for v in session.scalars(select(Visit))}
+    pairs = all_pairs(engine)
+    engine.dispose()
+    assert set(visits) == set(HOSTILE_TARGETS)
+    assert "unresponsive" in visits["https://busy-ii.com/"].error
+    assert ("busy-ii.com", "busy-img-ll.com", "img.src") in pairs  # what was seen before it hung is kept
+    assert "download" in visits["https://download-jj.com/file.exe"].error.lower()
+    assert visits["https://alert-kk.com/"].error is None
+    assert ("alert-kk.com", "after-alert-mm.com", "img.src") in pairs
+    assert not list(Path.cwd().glob("file.exe"))
+    assert time.monotonic() - started < 120

@@ -91,6 +91,15 @@ def build_sites(web_port: list[int]) -> dict[str, dict]:
             "<script>fetch('http://169.254.169.254/latest/meta-data/').catch(function () {});</script>"
         )},
         "127.0.0.1": {"/private.gif": PIXEL},
+        # hostile pages
+        "busy-ii.com": {"/": html("<img src='https://busy-img-ll.com/p.gif'>"
+                                  "<script>addEventListener('load', function () { setTimeout(function () { for (;;) {} }, 300); });</script>")},
+        "busy-img-ll.com": {"/p.gif": PIXEL},
+        "download-jj.com": {"/file.exe": Resource(body=b"MZ" + bytes(1000), content_type="application/octet-stream",
+                                                  headers={"Content-Disposition": "attachment; filename=file.exe"})},
+        "alert-kk.com": {"/": html("<script>alert('hello'); confirm('sure?');</script>"
+                                   "<img src='https://after-alert-mm.com/p.gif'>")},
+        "after-alert-mm.com": {"/p.gif": PIXEL},
     }
 
 
@@ -110,3 +119,5 @@ MAIN_TARGETS = [
     "https://guard-hh.com/",
     "https://unreachable-gg.com/",
 ]
+
+HOSTILE_TARGETS = ["https://busy-ii.com/", "https://download-jj.com/file.exe", "https://alert-kk.com/"]

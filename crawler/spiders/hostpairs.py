@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import time
 from collections.abc import AsyncIterator
@@ -17,7 +18,7 @@ from scrapy.http import Response
 from scrapy.settings import BaseSettings
 from twisted.python.failure import Failure
 
-from crawler.browsing import simulate_user
+from crawler.browsing import PageUnresponsive, simulate_user
 from crawler.capture import BrowserCapture
 from crawler.host_rules import HostRules
 from crawler.middlewares import address_guard
@@ -118,9 +119,14 @@ class HostpairsSpider(scrapy.Spider):
             await page.context.close()
             yield self._bare_failure(response.request.url, response.meta["hostpairs_depth"], "browser capture did not start")
             return
+        error = None
         try:
-            await simulate_user(page, self.settings.getfloat("HOSTPAIRS_DWELL"))
-            result = await capture.finish()
+            await asyncio.wait_for(simulate_user(page, self.settings.getfloat("HOSTPAIRS_DWELL")),
+                                   self.settings.getfloat("HOSTPAIRS_VISIT_TIMEOUT"))
+        except (PageUnresponsive, asyncio.TimeoutError) as exc:
+            error = one_line(exc) if isinstance(exc, PageUnresponsive) else "visit timed out"
+        try:
+            result = await capture.finish(error=error)
         finally:
             await page.context.close()
         yield result
