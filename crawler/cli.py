@@ -20,7 +20,7 @@ from storage.db import DatabaseError, open_database, session_factory
 from storage.queries import lookup_pairs, passive_dns
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
-out = Console(highlight=False)
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, highlight=False)
 
 DbOption = typer.Option(None, "--db", help="SQLAlchemy database URL (default: $HOSTPAIRS_DB or sqlite:///hostpairs.db).")

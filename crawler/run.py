@@ -39,7 +39,7 @@ def run_crawl(urls: list[str], options: CrawlOptions, console: Console) -> dict[
     if options.db:
         overrides["HOSTPAIRS_DB"] = options.db
     settings.setdict(overrides, priority="cmdline")
-    process = CrawlerProcess(settings, install_root_handler=True)
+    process = CrawlerProcess(settings)
     crawler = process.create_crawler("hostpairs")
     failures: list[tuple[str, str]] = []
 

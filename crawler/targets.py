@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from urllib.parse import urlsplit
 
-from seeds.groups import read_seed_urls
+from seeds.groups import read_seed_urls, url_problem
+
+
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
 
 
 class TargetError(ValueError):
@@ -14,14 +17,8 @@ class TargetError(ValueError):
 
 def check_url(url: str) -> str:
     """Return `url` if it is an absolute http(s) URL with a host, else raise TargetError."""
-    try:
-        parts = urlsplit(url)
-        valid = parts.scheme in ("http", "https") and bool(parts.hostname) and " " not in url
-        parts.port  # noqa: B018 (raises ValueError on a bad port)
-    except ValueError:
-        valid = False
-    if not valid:
-        raise TargetError(f"not a valid http(s) URL: {url!r}")
+    if problem := url_problem(url):
+        raise TargetError(problem)
     return url
 
 
@@ -29,13 +26,13 @@ def expand_targets(targets: list[str]) -> list[str]:
     """URLs as given, seed files replaced by the URLs they list; order kept, duplicates dropped."""
     urls: list[str] = []
     for target in targets:
-        if "://" not in target and Path(target).is_file():
+        if Path(target).is_file():
             try:
                 urls.extend(read_seed_urls(target))
             except ValueError as exc:
                 raise TargetError(str(exc)) from None
-        elif "://" not in target and not target.startswith(("http:", "https:")) and "/" in target:
-            raise TargetError(f"no such seed file: {target}")
-        else:
+        elif _SCHEME.match(target):
             urls.append(check_url(target))
+        else:
+            raise TargetError(f"neither a URL nor a seed file: {target!r} (URLs start with https:// or http://)")
     return list(dict.fromkeys(urls))

@@ -133,7 +133,7 @@ def read_seed_urls(path: str | Path) -> list[str]:
         url = re.sub(r"(?:^|\s+)#.*$", "", raw).strip()
         if not url:
             continue
-        problem = _url_problem(url)
+        problem = url_problem(url)
         if problem:
             raise SeedFileError(path, number, problem)
         if url in first_line:
@@ -158,7 +158,7 @@ def _toml_error_location(message: str, text: str) -> tuple[str, int]:
     return re.sub(r" \(at end of document\)$", " at end of file", message), max(len(text.splitlines()), 1)
 
 
-def _url_problem(url: str) -> str | None:
+def url_problem(url: str) -> str | None:
     """Why `url` is not a usable seed (http/https with a host), or None."""
     try:
         parts = urlsplit(url)
@@ -363,7 +363,7 @@ class _Validator:
         if not urls:
             raise self._error(keys, "urls is empty")
         for index, url in enumerate(urls):
-            if problem := _url_problem(url):
+            if problem := url_problem(url):
                 raise self._error(keys, problem, item=url)
             if url in urls[:index]:
                 raise self._error(keys, f"duplicate URL {url!r}", item=url, nth=urls[:index].count(url) + 1)

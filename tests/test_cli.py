@@ -1,0 +1,115 @@
+"""The command line without a browser: look-ups over stored visits, and bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+import storage.writer
+from extractors.observations import LinkObservation, PageCapture, RequestObservation
+from storage.db import open_database, session_factory
+from storage.models import Dependency, Frame, HostPair, Visit
+from storage.writer import store_capture
+from tests.conftest import run_cli, sqlite_url
+
+PAGE = "https://www.shop-a.com/"
+
+
+def visit(started_at: float, *child_urls: str) -> PageCapture:
+    requests = [RequestObservation(PAGE, "document", frame_chain=("",), is_main_frame=True, status=200,
+                                   remote_ip="198.51.100.7")]
+    requests += [RequestObservation(url, "script", frame_chain=(PAGE,), remote_ip="203.0.113.9") for url in child_urls]
+    return PageCapture(PAGE, PAGE, "browser", started_at, started_at + 5, requests=requests,
+                       links=[LinkObservation("https://partner-b.com/", (PAGE,))])
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    url = sqlite_url(tmp_path)
+    sessions = session_factory(open_database(url))
+    store_capture(sessions, visit(1_700_000_000, "https://cdn.evil-c.net/a.js", "https://js.evil-c.net/b.js"))
+    store_capture(sessions, visit(1_700_086_400, "https://cdn.evil-c.net/a.js"))
+    return url
+
+
+def test_lookup_parents_matches_subdomains_with_first_and_last_seen(db: str) -> None:
+    result = run_cli("lookup", "EVIL-C.net.", "--direction", "parents", "--json", "--db", db)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {
+        "totalRecords": 2, "success": True, "facets": [],
+        "results": [
+            {"parent": "www.shop-a.com", "child": "cdn.evil-c.net", "cause": "script.src",
+             "firstSeen": "2023-11-14 22:13:20", "lastSeen": "2023-11-15 22:13:20"},
+            {"parent": "www.shop-a.com", "child": "js.evil-c.net", "cause": "script.src",
+             "firstSeen": "2023-11-14 22:13:20", "lastSeen": "2023-11-14 22:13:20"},
+        ],
+    }
+
+
+def test_lookup_children_filtered_by_cause_and_as_a_table(db: str) -> None:
+    result = run_cli("lookup", "shop-a.com", "--cause", "a.href", "--json", "--db", db)
+    assert [r["child"] for r in json.loads(result.stdout)["results"]] == ["partner-b.com"]
+    table = run_cli("lookup", "shop-a.com", "--db", db)
+    assert table.returncode == 0 and "3 host pairs" in table.stdout and "cdn.evil-c.net" in table.stdout
+
+
+def test_resolutions_in_passive_dns_shape(db: str) -> None:
+    result = run_cli("resolutions", "evil-c.net", "--json", "--db", db)
+    response = json.loads(result.stdout)
+    assert response["queryValue"] == "evil-c.net" and response["totalRecords"] == 2
+    record = response["results"][0]
+    assert set(record) >= {"value", "resolve", "firstSeen", "lastSeen", "recordType", "source", "recordHash"}
+    assert {r["value"] for r in response["results"]} == {"cdn.evil-c.net", "js.evil-c.net"}
+    assert record["resolve"] == "203.0.113.9" and record["recordType"] == "A" and len(record["recordHash"]) == 64
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["crawl", "htp:/broken"], "must start with http:// or https://"),
+        (["crawl", "https://shop-a.com:99999/"], "malformed URL"),
+        (["crawl", "https://shop-a.com/", "--host-rules", "MAPP * 1.2.3.4"], "invalid host rule"),
+        (["crawl", "./missing-seeds.txt"], "neither a URL nor a seed file"),
+        (["lookup", "shop-a.com", "--cause", "iframe.source"], "unknown cause"),
+        (["lookup", "not a host"], "not a host name"),
+        (["lookup", "shop-a.com", "--db", "postgresql://nobody@127.0.0.1:1/none"], "cannot connect"),
+        (["lookup", "shop-a.com", "--db", "nosuchdb://x"], "database"),
+    ],
+)
+def test_bad_input_gets_one_line_and_non_zero_exit(args: list[str], message: str, tmp_path: Path) -> None:
+    if "--db" not in args:
+        args = [*args, "--db", sqlite_url(tmp_path)]
+    result = run_cli(*args)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_bad_seed_line_is_reported_with_its_line(tmp_path: Path) -> None:
+    seeds = tmp_path / "seeds.txt"
+    seeds.write_text("# partners\nhttps://shop-a.com/\nftp://files.example.org/\n")
+    result = run_cli("crawl", str(seeds), "--db", sqlite_url(tmp_path))
+    assert result.returncode != 0 and f"{seeds}:3" in result.stderr
+
+
+def test_a_failing_write_leaves_nothing_of_the_visit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sessions = session_factory(open_database(sqlite_url(tmp_path)))
+    store_capture(sessions, visit(1_700_000_000, "https://cdn.evil-c.net/a.js"))
+
+    def explode(_capture: PageCapture) -> set[tuple[str, str]]:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(storage.writer, "extract_resolutions", explode)
+    with pytest.raises(RuntimeError):
+        store_capture(sessions, visit(1_700_086_400, "https://new.evil-c.net/c.js"))
+    with Session(sessions.kw["bind"]) as session:
+        assert session.scalar(select(func.count()).select_from(Visit)) == 1
+        assert session.scalar(select(func.count()).select_from(Dependency)) == 2
+        assert session.scalar(select(func.count()).select_from(Frame)) == 0
+        assert session.scalars(select(HostPair.child)).all().count("new.evil-c.net") == 0
+        pair = session.scalars(select(HostPair).where(HostPair.child == "cdn.evil-c.net")).one()
+        assert pair.visit_count == 1
