@@ -17,7 +17,7 @@ from crawler.targets import TargetError, expand_targets
 from extractors.host_pairs import CAUSES
 from extractors.hosts import normalize_host
 from storage.db import DatabaseError, open_database, session_factory
-from storage.queries import lookup_pairs, passive_dns
+from storage.queries import latest_frames, lookup_pairs, passive_dns
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
@@ -138,6 +138,11 @@ def demo(db: str | None = DbOption, dwell: float = typer.Option(5.0, min=0.0)) -
             response = lookup_pairs(session, seed_host, "children")
             print_table(response["results"], ("parent", "child", "cause", "firstSeen", "lastSeen"),
                         f"what {seed_host} references ({response['totalRecords']} host pairs)")
+        frames = [
+            {"frame": f.url, "created by": f.creator_script_url or "HTML", "hidden": f.hidden_reasons or "no"}
+            for f in latest_frames(session, DEMO_SEEDS[0])
+        ]
+        print_table(frames, ("frame", "created by", "hidden"), f"frames of {DEMO_SEEDS[0]}")
         attacker = lookup_pairs(session, "misapor-demo.ch", "parents")
         print_table(attacker["results"], ("parent", "child", "cause", "firstSeen", "lastSeen"),
                     "who references misapor-demo.ch — `hostpairs lookup misapor-demo.ch --direction parents`")

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from storage.models import HostPair, Resolution
+from storage.models import Frame, HostPair, Resolution, Visit
 
 DIRECTIONS = ("children", "parents")
 
@@ -68,3 +68,13 @@ def passive_dns(session: Session, host: str) -> dict[str, Any]:
         "pager": None,
         "results": results,
     }
+
+
+def latest_frames(session: Session, page_url: str) -> list[Frame]:
+    """The frames (top page excluded) of the latest visit of `page_url`."""
+    visit_id = session.scalar(
+        select(Visit.id).where(Visit.requested_url == page_url).order_by(Visit.started_at.desc()).limit(1)
+    )
+    return list(session.scalars(
+        select(Frame).where(Frame.visit_id == visit_id, Frame.parent_frame_id.is_not(None)).order_by(Frame.id)
+    ))
