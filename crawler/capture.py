@@ -110,6 +110,7 @@ class BrowserCapture:
         self.requests: dict[str, _RequestState] = {}
         self.finished: list[RequestObservation] = []
         self.blocked: dict[str, str] = {}
+        self.document_headers: dict[str, str] = {}
 
     @classmethod
     async def attach(cls, page: Page, requested_url: str, depth: int = 0) -> BrowserCapture:
@@ -241,6 +242,8 @@ class BrowserCapture:
         state = self.requests.get(params["requestId"])
         if state is not None:
             state.observation = self._with_response(state.observation, params["response"])
+            if state.observation.is_main_frame and state.observation.resource_type == "document":
+                self.document_headers = {k.lower(): v for k, v in params["response"].get("headers", {}).items()}
 
     def _on_loading_finished(self, params: dict[str, Any]) -> None:
         state = self.requests.get(params["requestId"])
@@ -321,6 +324,7 @@ class BrowserCapture:
             links=links,
             cookies=cookies,
             html=html,
+            response_headers=self.document_headers,
         )
 
     async def _frame_observations(self, inspect_elements: bool) -> list[FrameObservation]:

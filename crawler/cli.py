@@ -27,6 +27,11 @@ DbOption = typer.Option(None, "--db", help="SQLAlchemy database URL (default: $H
 JsonOption = typer.Option(False, "--json", help="Print PassiveTotal's JSON response shape.")
 
 
+class Mode(str, Enum):
+    browser = "browser"
+    static = "static"
+
+
 class Direction(str, Enum):
     children = "children"
     parents = "parents"
@@ -62,6 +67,7 @@ def crawl(
     dwell: float = typer.Option(5.0, min=0.0, help="Seconds to stay on each page after load."),
     host_rules: str = typer.Option("", "--host-rules", help="Chromium host resolver rules, e.g. 'MAP * 127.0.0.1:8080'."),
     allow_private: bool = typer.Option(False, help="Allow crawling private/loopback addresses that are not mapped."),
+    mode: Mode = typer.Option(Mode.browser, help="browser: headless Chromium; static: Scrapy's HTTP stack, no browser."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show Scrapy's log."),
 ) -> None:
     """Visit TARGETS in headless Chromium and store host pairs, dependencies and resolutions."""
@@ -76,7 +82,7 @@ def crawl(
         fail("no URLs to crawl")
     sessions_for(db)  # fail early on a database that does not connect
     options = CrawlOptions(db=db, depth=depth, max_pages=max_pages, dwell=dwell, host_rules=host_rules,
-                           allow_private=allow_private, verbose=verbose)
+                           allow_private=allow_private, mode=mode.value, verbose=verbose)
     summary = run_crawl(urls, options, err)
     out.print(
         f"pages: {summary['pages']}  pairs new: {summary['pairs_new']}  pairs seen: {summary['pairs_seen']}  "

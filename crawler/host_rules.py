@@ -26,6 +26,8 @@ class HostRule:
         return fnmatch.fnmatchcase(host, self.pattern)
 
 
+NOT_FOUND = "~NOTFOUND"
+_HAS_PORT = re.compile(r"(^[^:]+|\])(:\d{1,5})$")
 _TARGET = re.compile(r"^(~NOTFOUND|\[[0-9a-fA-F:.]+\](:\d{1,5})?|[A-Za-z0-9.\-_]+(:\d{1,5})?)$")
 
 
@@ -56,12 +58,21 @@ class HostRules:
     def mapped(self, host: str) -> bool:
         """True when a MAP rule sends `host` somewhere chosen by the operator (never IP literals,
         which Chromium does not resolve)."""
+        return self.target(host) is not None
+
+    def target(self, host: str) -> tuple[str, int | None] | None:
+        """Where a mapped host goes: (host, port or None), ("~NOTFOUND", None), or None if unmapped."""
         if _is_ip_literal(host):
-            return False
+            return None
         for rule in self.rules:
             if rule.matches(host.lower()):
-                return rule.kind == "MAP"
-        return False
+                if rule.kind == "EXCLUDE" or rule.target is None:
+                    return None
+                if rule.target == NOT_FOUND:
+                    return NOT_FOUND, None
+                target_host, _, port = rule.target.rpartition(":") if _HAS_PORT.search(rule.target) else (rule.target, "", "")
+                return target_host.strip("[]"), int(port) if port else None
+        return None
 
     def __bool__(self) -> bool:
         return bool(self.rules)

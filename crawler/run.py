@@ -23,6 +23,7 @@ class CrawlOptions:
     dwell: float = 5.0
     host_rules: str = ""
     allow_private: bool = False
+    mode: str = "browser"
     verbose: bool = False
 
 
@@ -34,6 +35,7 @@ def run_crawl(urls: list[str], options: CrawlOptions, console: Console) -> dict[
         "HOSTPAIRS_HOST_RULES": options.host_rules,
         "HOSTPAIRS_ALLOW_PRIVATE": options.allow_private,
         "HOSTPAIRS_DWELL": options.dwell,
+        "HOSTPAIRS_MODE": options.mode,
         "LOG_LEVEL": "INFO" if options.verbose else "ERROR",
     }
     if options.db:

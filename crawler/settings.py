@@ -9,6 +9,7 @@ NEWSPIDER_MODULE = "crawler.spiders"
 
 # --- hostpairs ---------------------------------------------------------------------------------
 HOSTPAIRS_DB = os.environ.get("HOSTPAIRS_DB")  # SQLAlchemy URL; None = sqlite:///hostpairs.db
+HOSTPAIRS_MODE = "browser"  # or "static": Scrapy's own HTTP stack, no browser
 HOSTPAIRS_HOST_RULES = ""  # Chromium --host-resolver-rules syntax, applied to every connection
 HOSTPAIRS_ALLOW_PRIVATE = False  # allow private/loopback/link-local targets that are not mapped
 HOSTPAIRS_DWELL = 5.0  # seconds a visit lasts after the load event (scrolling and mouse included)
@@ -45,6 +46,7 @@ REDIRECT_ENABLED = True  # static mode; the browser follows redirects itself
 METAREFRESH_ENABLED = False  # meta refresh is observed (browser) or recorded (static), never followed by Scrapy
 LOG_LEVEL = "INFO"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+TWISTED_DNS_RESOLVER = "crawler.resolver.HostRulesResolver"
 DOWNLOAD_HANDLERS = {
     "http": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
     "https": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",

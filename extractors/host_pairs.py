@@ -103,6 +103,8 @@ class PageContext:
 def attribute_request(request: RequestObservation, page: PageContext) -> Attribution:
     """Parent host and cause of one request (one redirect hop)."""
     chain = request.frame_chain or ("",)
+    if request.declared_cause is not None and request.redirected_from is None:
+        return Attribution(nearest_host(chain), request.declared_cause)
     if request.redirected_from is not None:
         top_level = request.is_main_frame and request.resource_type == "document" and not chain[0]
         return Attribution(host_of(request.redirected_from), "topLevelRedirect" if top_level else "redirect")

@@ -37,6 +37,8 @@ class RequestObservation:
     error: str | None = None
     certificate_error: str | None = None
     body_sha256: str | None = None
+    declared_cause: str | None = None
+    """Set when the capture itself knows the cause (static mode reads it from the markup)."""
 
 
 @dataclass(frozen=True)

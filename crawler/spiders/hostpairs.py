@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import scrapy
@@ -22,6 +22,7 @@ from crawler.browsing import PageUnresponsive, simulate_user
 from crawler.capture import BrowserCapture
 from crawler.host_rules import HostRules
 from crawler.middlewares import address_guard
+from crawler.static import static_capture
 from crawler.targets import expand_targets
 from extractors.hosts import host_of, same_site
 from extractors.observations import PageCapture
@@ -77,6 +78,9 @@ class HostpairsSpider(scrapy.Spider):
         if url in self.scheduled_urls or len(self.scheduled_urls) >= self.max_pages:
             return None
         self.scheduled_urls.add(url)
+        if self.settings.get("HOSTPAIRS_MODE") == "static":
+            return scrapy.Request(url, callback=self.parse_static, errback=self.visit_failed,
+                                  meta={"hostpairs_depth": depth, "hostpairs_started": time.time()})
         return scrapy.Request(
             url,
             callback=self.parse_visit,
@@ -133,6 +137,11 @@ class HostpairsSpider(scrapy.Spider):
         for request in self._follow(result):
             yield request
 
+    def parse_static(self, response: Response) -> Iterator[Any]:
+        result = static_capture(response)
+        yield result
+        yield from self._follow(result)
+
     async def visit_failed(self, failure: Failure) -> AsyncIterator[PageCapture]:
         request = failure.request
         error = one_line(failure.value)
@@ -147,10 +156,9 @@ class HostpairsSpider(scrapy.Spider):
             if page is not None:
                 await page.context.close()
 
-    @staticmethod
-    def _bare_failure(url: str, depth: int, error: str) -> PageCapture:
+    def _bare_failure(self, url: str, depth: int, error: str) -> PageCapture:
         now = time.time()
-        return PageCapture(url, url, "browser", now, now, depth=depth, error=error)
+        return PageCapture(url, url, self.settings.get("HOSTPAIRS_MODE"), now, now, depth=depth, error=error)
 
     def _follow(self, capture: PageCapture) -> list[scrapy.Request]:
         """Same-site links of the top document, while depth and page budget allow."""

@@ -1,0 +1,68 @@
+"""Host rules for Scrapy's own HTTP stack (static mode): a Twisted name resolver that sends mapped
+hosts, and their ports, where the rules say — the same rules Chromium gets as
+`--host-resolver-rules`, so both modes connect to the same places. TLS still names the original
+host (SNI), as Chromium does."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scrapy.resolver import CachingHostnameResolver
+from twisted.internet.address import IPv4Address, IPv6Address
+from twisted.internet.interfaces import IHostnameResolver, IHostResolution, IResolutionReceiver
+from twisted.internet.base import ReactorBase
+from zope.interface import implementer
+
+from crawler.host_rules import NOT_FOUND, HostRules
+
+
+@implementer(IResolutionReceiver)
+class _PortRewritingReceiver:
+    def __init__(self, receiver: IResolutionReceiver, port: int):
+        self.receiver = receiver
+        self.port = port
+
+    def resolutionBegan(self, resolution: IHostResolution) -> None:  # noqa: N802 (Twisted's names)
+        self.receiver.resolutionBegan(resolution)
+
+    def addressResolved(self, address: IPv4Address | IPv6Address) -> None:  # noqa: N802
+        self.receiver.addressResolved(type(address)("TCP", address.host, self.port))
+
+    def resolutionComplete(self) -> None:  # noqa: N802
+        self.receiver.resolutionComplete()
+
+
+@implementer(IHostResolution)
+class _Resolution:
+    def __init__(self, name: str):
+        self.name = name
+
+
+@implementer(IHostnameResolver)
+class HostRulesResolver(CachingHostnameResolver):
+    """Scrapy's caching resolver, with HOSTPAIRS_HOST_RULES applied first."""
+
+    host_rules = HostRules.parse("")
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, reactor: ReactorBase) -> HostRulesResolver:
+        resolver = super().from_crawler(crawler, reactor)
+        resolver.host_rules = HostRules.parse(crawler.settings.get("HOSTPAIRS_HOST_RULES"))
+        return resolver
+
+    def resolveHostName(self, resolutionReceiver: IResolutionReceiver, hostName: str,  # noqa: N802, N803
+                        portNumber: int = 0, addressTypes: Any = None,  # noqa: N803
+                        transportSemantics: str = "TCP") -> IResolutionReceiver:  # noqa: N803
+        target = self.host_rules.target(hostName)
+        if target is None:
+            return super().resolveHostName(resolutionReceiver, hostName, portNumber, addressTypes,
+                                           transportSemantics)
+        target_host, target_port = target
+        if target_host == NOT_FOUND:
+            resolutionReceiver.resolutionBegan(_Resolution(hostName))
+            resolutionReceiver.resolutionComplete()  # no addresses: a DNS lookup error
+            return resolutionReceiver
+        port = target_port or portNumber
+        return self.original_resolver.resolveHostName(
+            _PortRewritingReceiver(resolutionReceiver, port), target_host, port, addressTypes, transportSemantics
+        )
