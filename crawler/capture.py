@@ -56,6 +56,9 @@ _HIDDEN_REASONS_JS = """function () {
   return reasons;
 }"""
 
+# Why Chromium refuses a third-party cookie in an off-the-record context.
+_THIRD_PARTY_BLOCKS = {"UserPreferences", "ThirdPartyPhaseout", "ThirdPartyBlockedInFirstPartySet"}
+
 _LINKS_JS = """() => Array.from(document.querySelectorAll('a[href], area[href], link[href]'),
   el => [el.localName === 'link' ? 'link' : 'a', el.href, el.getAttribute('rel')])"""
 
@@ -111,6 +114,7 @@ class BrowserCapture:
         self.finished: list[RequestObservation] = []
         self.blocked: dict[str, str] = {}
         self.document_headers: dict[str, str] = {}
+        self.refused_cookies: list[CookieObservation] = []
 
     @classmethod
     async def attach(cls, page: Page, requested_url: str, depth: int = 0) -> BrowserCapture:
@@ -127,6 +131,7 @@ class BrowserCapture:
             "Network.loadingFinished": capture._on_loading_finished,
             "Network.loadingFailed": capture._on_loading_failed,
             "Network.webSocketCreated": capture._on_websocket,
+            "Network.responseReceivedExtraInfo": capture._on_response_extra_info,
         }
         for event, handler in handlers.items():
             session.on(event, handler)
@@ -244,6 +249,18 @@ class BrowserCapture:
             state.observation = self._with_response(state.observation, params["response"])
             if state.observation.is_main_frame and state.observation.resource_type == "document":
                 self.document_headers = {k.lower(): v for k, v in params["response"].get("headers", {}).items()}
+
+    def _on_response_extra_info(self, params: dict[str, Any]) -> None:
+        """Cookies a response set that the browser refused only because they are third-party:
+        browser contexts are off-the-record, where Chromium blocks those, unlike a user's profile."""
+        for blocked in params.get("blockedCookies") or []:
+            cookie = blocked.get("cookie")
+            if cookie and set(blocked.get("blockedReasons", ())) <= _THIRD_PARTY_BLOCKS:
+                self.refused_cookies.append(CookieObservation(
+                    name=cookie["name"], domain=cookie["domain"], path=cookie.get("path", "/"),
+                    secure=cookie.get("secure", False), http_only=cookie.get("httpOnly", False),
+                    same_site=cookie.get("sameSite"),
+                ))
 
     def _on_loading_finished(self, params: dict[str, Any]) -> None:
         state = self.requests.get(params["requestId"])
@@ -388,8 +405,8 @@ class BrowserCapture:
         try:
             cookies = await asyncio.wait_for(self.page.context.cookies(), STEP_TIMEOUT)
         except Exception:
-            return []
-        return [
+            cookies = []
+        return self.refused_cookies + [
             CookieObservation(
                 name=c["name"],
                 domain=c["domain"],

@@ -4,20 +4,34 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
+from datetime import datetime
 from enum import Enum
+from pathlib import Path
 from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from sqlalchemy import select
 from rich.table import Table
 
 from crawler.host_rules import HostRules, HostRulesError
 from crawler.targets import TargetError, expand_targets
+from seeds.groups import SeedFileError, format_duration, load_seed_groups
 from extractors.host_pairs import CAUSES
 from extractors.hosts import normalize_host
 from storage.db import DatabaseError, open_database, session_factory
-from storage.queries import latest_frames, lookup_pairs, passive_dns
+from extractors.trackers import TRACKER_TYPES
+from storage.queries import (
+    cookie_records,
+    host_components,
+    host_trackers,
+    latest_frames,
+    lookup_pairs,
+    passive_dns,
+    search_trackers,
+)
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
@@ -60,7 +74,12 @@ def sessions_for(db: str | None):  # noqa: ANN201
 
 @app.command()
 def crawl(
-    targets: list[str] = typer.Argument(..., help="URLs and seed files (one URL a line, '#' comments)."),
+    targets: list[str] = typer.Argument(None, help="URLs and seed files (one URL a line, '#' comments)."),
+    seeds: Path | None = typer.Option(None, "--seeds", help="Seed groups (TOML): crawl every group once."),
+    group: str | None = typer.Option(None, "--group", help="With --seeds: only this group."),
+    due: str = typer.Option("", "--due", hidden=True, help="The scheduled time of this run (ISO, UTC); set by watch."),
+    alert_file: str | None = typer.Option(None, "--alert-file", help="Append alerts as JSON lines to this file."),
+    webhook: list[str] = typer.Option([], "--webhook", help="POST each alert as JSON to this URL (repeatable)."),
     db: str | None = DbOption,
     depth: int = typer.Option(0, min=0, help="Follow same-site links this many levels deep."),
     max_pages: int = typer.Option(100, min=1, help="Stop scheduling pages after this many."),
@@ -70,23 +89,27 @@ def crawl(
     mode: Mode = typer.Option(Mode.browser, help="browser: headless Chromium; static: Scrapy's HTTP stack, no browser."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show Scrapy's log."),
 ) -> None:
-    """Visit TARGETS in headless Chromium and store host pairs, dependencies and resolutions."""
+    """Visit TARGETS (or seed groups) in headless Chromium and store what the visits observed."""
     from crawler.run import CrawlOptions, run_crawl
 
     try:
-        urls = expand_targets(targets)
+        urls = expand_targets(targets or [])
         HostRules.parse(host_rules)
-    except (TargetError, HostRulesError) as exc:
+        groups = load_seed_groups(seeds) if seeds else []
+    except (TargetError, HostRulesError, SeedFileError) as exc:
         fail(str(exc))
-    if not urls:
-        fail("no URLs to crawl")
+    if group and group not in {g.name for g in groups}:
+        fail(f"no seed group {group!r}" + (f" in {seeds}" if seeds else " (give --seeds FILE)"))
+    if not urls and not groups:
+        fail("nothing to crawl: give URLs, seed files or --seeds FILE")
     sessions_for(db)  # fail early on a database that does not connect
     options = CrawlOptions(db=db, depth=depth, max_pages=max_pages, dwell=dwell, host_rules=host_rules,
-                           allow_private=allow_private, mode=mode.value, verbose=verbose)
+                           allow_private=allow_private, mode=mode.value, seeds=str(seeds or ""), group=group or "",
+                           due=due, alert_file=alert_file, webhooks=tuple(webhook), verbose=verbose)
     summary = run_crawl(urls, options, err)
     out.print(
         f"pages: {summary['pages']}  pairs new: {summary['pairs_new']}  pairs seen: {summary['pairs_seen']}  "
-        f"errors: {summary['errors']}"
+        f"alerts: {summary['alerts']}  errors: {summary['errors']}"
     )
     for url, error in summary["failures"]:
         out.print(f"  failed: {url} — {error}", soft_wrap=True)
@@ -106,11 +129,7 @@ def lookup(
     query = query_host(host)
     with sessions_for(db)() as session:
         response = lookup_pairs(session, query, direction.value, cause)
-    if as_json:
-        print(json.dumps(response, indent=2))
-        return
-    print_table(response["results"], ("parent", "child", "cause", "firstSeen", "lastSeen"),
-                f"{response['totalRecords']} host pairs ({direction.value} of {query})")
+    emit(response, as_json, PAIR_COLUMNS, f"{response['totalRecords']} host pairs ({direction.value} of {query})")
 
 
 @app.command()
@@ -119,39 +138,248 @@ def resolutions(host: str = typer.Argument(...), db: str | None = DbOption, as_j
     query = query_host(host)
     with sessions_for(db)() as session:
         response = passive_dns(session, query)
-    if as_json:
-        print(json.dumps(response, indent=2))
-        return
-    print_table(response["results"], ("value", "resolve", "recordType", "firstSeen", "lastSeen"),
-                f"{response['totalRecords']} resolutions of {query}")
+    emit(response, as_json, ("value", "resolve", "recordType", "firstSeen", "lastSeen"),
+         f"{response['totalRecords']} resolutions of {query}")
 
 
 @app.command()
-def demo(db: str | None = DbOption, dwell: float = typer.Option(5.0, min=0.0)) -> None:
-    """Crawl the bundled demo web (fictional sites on loopback) and show what was found."""
-    from crawler.run import CrawlOptions, run_crawl
-    from demoweb.sites import DEMO_SEEDS, demo_web
-
-    with demo_web() as web:
-        err.print(f"demo web serving {len(web.sites)} fictional sites on 127.0.0.1:{web.port}")
-        options = CrawlOptions(db=db, dwell=dwell, host_rules=web.host_rules, depth=1, max_pages=20)
-        summary = run_crawl(DEMO_SEEDS, options, err)
-    out.print(f"pages: {summary['pages']}  pairs new: {summary['pairs_new']}  pairs seen: {summary['pairs_seen']}  "
-              f"errors: {summary['errors']}")
+def trackers(
+    host: str | None = typer.Argument(None, help="Host whose trackers to list (subdomains too)."),
+    search: str | None = typer.Option(None, "--search", help="List every host seen with this tracker value."),
+    tracker_type: str | None = typer.Option(None, "--type", help=f"With --search: only this type ({', '.join(TRACKER_TYPES)})."),
+    db: str | None = DbOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Tracking IDs of HOST, or with --search VALUE the hosts sharing a tracking ID (the pivot)."""
+    if (host is None) == (search is None):
+        fail("give either HOST or --search VALUE")
+    if tracker_type is not None and tracker_type not in TRACKER_TYPES:
+        fail(f"unknown tracker type {tracker_type!r} (one of: {', '.join(TRACKER_TYPES)})")
     with sessions_for(db)() as session:
-        for seed in DEMO_SEEDS:
-            seed_host = query_host(seed)
-            response = lookup_pairs(session, seed_host, "children")
-            print_table(response["results"], ("parent", "child", "cause", "firstSeen", "lastSeen"),
-                        f"what {seed_host} references ({response['totalRecords']} host pairs)")
+        if search is not None:
+            response = search_trackers(session, search.strip(), tracker_type)
+            emit(response, as_json, ("entity", "firstSeen", "lastSeen"), f"{response['totalRecords']} hosts with {search}")
+            return
+        query = query_host(host or "")
+        response = host_trackers(session, query)
+    emit(response, as_json, ("hostname", "attributeType", "attributeValue", "firstSeen", "lastSeen"),
+         f"{response['totalRecords']} trackers of {query}")
+
+
+@app.command()
+def cookies(
+    host: str | None = typer.Argument(None, help="Host whose cookies to list (subdomains too)."),
+    name: str | None = typer.Option(None, "--name", help="Hosts that got a cookie of this name."),
+    domain: str | None = typer.Option(None, "--domain", help="Hosts that got cookies for this domain (and subdomains)."),
+    db: str | None = DbOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Cookies found in the browser after visiting HOST, or the reverse look-ups by --name / --domain."""
+    if host is None and name is None and domain is None:
+        fail("give HOST, --name NAME or --domain DOMAIN")
+    query = query_host(host) if host else None
+    cookie_domain = query_host(domain) if domain else None
+    with sessions_for(db)() as session:
+        response = cookie_records(session, query, name, cookie_domain, with_third_party=not as_json)
+    emit(response, as_json, ("hostname", "cookieName", "cookieDomain", "thirdParty", "firstSeen", "lastSeen"),
+         f"{response['totalRecords']} cookies")
+
+
+@app.command()
+def components(host: str = typer.Argument(...), db: str | None = DbOption, as_json: bool = JsonOption) -> None:
+    """Web technologies (category, label, version) seen on HOST and its subdomains."""
+    query = query_host(host)
+    with sessions_for(db)() as session:
+        response = host_components(session, query)
+    emit(response, as_json, ("hostname", "category", "label", "version", "firstSeen", "lastSeen"),
+         f"{response['totalRecords']} components of {query}")
+
+
+@app.command()
+def demo(db: str | None = DbOption, dwell: float = typer.Option(5.0, min=0.0),
+         alert_file: str = typer.Option("demo-alerts.jsonl", "--alert-file")) -> None:
+    """The whole story on the bundled demo web: a baseline crawl of the demo bank and shop, the
+    bank's script is tampered with, the next scheduled crawl, the alert, the pivot."""
+    from demoweb.sites import DEMO_SEEDS, demo_sites, demo_web
+    from storage.alerts import list_alerts
+    from storage.db import database_url
+
+    db_url = database_url(db)
+    seeds = Path(__file__).resolve().parent.parent / "seeds" / "example.toml"
+
+    def scheduled_crawl(title: str, rules: str) -> None:
+        err.print(f"[bold]{title}[/]: hostpairs crawl --seeds {seeds.name} (what `hostpairs watch` runs when due)")
+        result = subprocess.run(
+            [sys.executable, "-m", "crawler.cli", "crawl", "--seeds", str(seeds), "--db", db_url, "--dwell", str(dwell),
+             "--host-rules", rules, "--alert-file", alert_file], text=True, stdout=subprocess.PIPE)
+        if result.returncode != 0:
+            fail("the demo crawl failed")
+        out.print(result.stdout.strip())
+
+    sessions_for(db_url)
+    with demo_web(bank_injected=False) as web:
+        err.print(f"demo web: {len(web.sites)} fictional sites on 127.0.0.1:{web.port}, reached with --host-rules")
+        scheduled_crawl("1. baseline", web.host_rules)
+        web.sites.update(demo_sites(bank_injected=True))
+        err.print("[bold]2. the bank's /js/view.js is tampered with[/]: it now appends a hidden iframe")
+        scheduled_crawl("3. next scheduled crawl", web.host_rules)
+    with sessions_for(db_url)() as session:
+        bank = query_host(DEMO_SEEDS[0])
+        response = lookup_pairs(session, bank, "children")
+        print_table(response["results"], PAIR_COLUMNS, f"what {bank} references ({response['totalRecords']} host pairs)")
         frames = [
             {"frame": f.url, "created by": f.creator_script_url or "HTML", "hidden": f.hidden_reasons or "no"}
             for f in latest_frames(session, DEMO_SEEDS[0])
         ]
-        print_table(frames, ("frame", "created by", "hidden"), f"frames of {DEMO_SEEDS[0]}")
+        print_table(frames, ("frame", "created by", "hidden"), f"frames of {DEMO_SEEDS[0]} (latest visit)")
+        events = list_alerts(session)
+        rows = [{**e, "signals": "; ".join(e["signals"])} for e in events]
+        print_table(rows, ("id", "severity", "kind", "page_url", "child_url", "signals"),
+                    f"4. the alerts ({len(events)}, also in {alert_file}) — `hostpairs alerts`")
         attacker = lookup_pairs(session, "misapor-demo.ch", "parents")
-        print_table(attacker["results"], ("parent", "child", "cause", "firstSeen", "lastSeen"),
-                    "who references misapor-demo.ch — `hostpairs lookup misapor-demo.ch --direction parents`")
+        print_table(attacker["results"], PAIR_COLUMNS,
+                    "5. the pivot: who references misapor-demo.ch — `hostpairs lookup misapor-demo.ch --direction parents`")
+
+
+seeds_app = typer.Typer(add_completion=False, no_args_is_help=True, help="Seed groups: validate a file, show schedules.")
+alerts_app = typer.Typer(add_completion=False, help="Alerts raised by re-crawls (list by default).")
+app.add_typer(seeds_app, name="seeds")
+app.add_typer(alerts_app, name="alerts")
+
+
+class Severity(str, Enum):
+    low = "low"
+    medium = "medium"
+    high = "high"
+    critical = "critical"
+
+
+@app.command()
+def watch(
+    seeds: Path = typer.Argument(..., help="Seed groups (TOML)."),
+    db: str | None = DbOption,
+    tick: float = typer.Option(30.0, min=0.5, help="Seconds between schedule checks at most."),
+    dwell: float = typer.Option(5.0, min=0.0),
+    host_rules: str = typer.Option("", "--host-rules"),
+    mode: Mode = typer.Option(Mode.browser),
+    alert_file: str | None = typer.Option(None, "--alert-file"),
+    webhook: list[str] = typer.Option([], "--webhook"),
+) -> None:
+    """Crawl each seed group on its schedule until stopped, raising alerts on injected content."""
+    from crawler.watch import Watcher
+
+    try:
+        groups = load_seed_groups(seeds)
+        HostRules.parse(host_rules)
+    except (SeedFileError, HostRulesError) as exc:
+        fail(str(exc))
+    sessions = sessions_for(db)
+    crawl_args = ["--dwell", str(dwell), "--mode", mode.value]
+    for flag, value in (("--db", db), ("--host-rules", host_rules), ("--alert-file", alert_file)):
+        if value:
+            crawl_args += [flag, value]
+    for url in webhook:
+        crawl_args += ["--webhook", url]
+    err.print(f"watching {len(groups)} seed groups from {seeds} (Ctrl-C to stop)")
+    Watcher(seeds, sessions, crawl_args, tick, log=lambda line: err.print(line, soft_wrap=True)).run_forever()
+
+
+@seeds_app.command("validate")
+def seeds_validate(seeds: Path = typer.Argument(...)) -> None:
+    """Check a seed file; a bad one is rejected with the line at fault."""
+    try:
+        groups = load_seed_groups(seeds)
+    except SeedFileError as exc:
+        fail(str(exc))
+    for group in groups:
+        schedule = f"cron {group.cron}" if group.cron else f"every {format_duration(group.interval_seconds or 0)}"
+        tags = f" [{', '.join(sorted(group.tags))}]" if group.tags else ""
+        out.print(f"{group.name}: {len(group.urls)} URLs, {schedule}, jitter {format_duration(group.jitter_seconds)}, "
+                  f"depth {group.depth}{tags}")
+    out.print(f"{seeds}: {len(groups)} groups, valid")
+
+
+@seeds_app.command("status")
+def seeds_status(db: str | None = DbOption) -> None:
+    """Last and next run of each seed group, and the watcher's heartbeat."""
+    from crawler.watch import running_run
+    from storage.models import SeedGroupState, WatchHeartbeat
+    from storage.queries import pt_time
+    from storage.times import utcnow
+
+    with sessions_for(db)() as session:
+        heartbeat = session.get(WatchHeartbeat, "watch")
+        rows = []
+        for state in session.scalars(select(SeedGroupState).order_by(SeedGroupState.seed_group)):
+            run = running_run(session, state.seed_group)
+            rows.append({
+                "group": state.seed_group,
+                "last started": state.last_started_at and pt_time(state.last_started_at),
+                "last finished": state.last_finished_at and pt_time(state.last_finished_at),
+                "next run": state.next_run_at and pt_time(state.next_run_at),
+                "running": f"since {pt_time(run.started_at)} (pid {run.pid})" if run else "no",
+            })
+    if heartbeat:
+        age = (utcnow() - heartbeat.beat_at).total_seconds()
+        out.print(f"watcher: last heartbeat {pt_time(heartbeat.beat_at)} UTC ({age:.0f} s ago), pid {heartbeat.pid}, "
+                  f"seeds {heartbeat.seeds_file}")
+    else:
+        out.print("watcher: never ran on this database")
+    print_table(rows, ("group", "last started", "last finished", "next run", "running"), "seed groups (UTC)")
+
+
+@alerts_app.callback(invoke_without_command=True)
+def alerts(
+    ctx: typer.Context,
+    since: str | None = typer.Option(None, help="Only alerts raised at or after this time (YYYY-MM-DD[ HH:MM:SS], UTC)."),
+    severity: Severity | None = typer.Option(None, help="Only alerts at least this severe."),
+    unacknowledged: bool = typer.Option(False, "--open", help="Only alerts not acknowledged yet."),
+    db: str | None = DbOption,
+    as_json: bool = typer.Option(False, "--json", help="One JSON event per line (the delivered form)."),
+) -> None:
+    """List alerts, newest first."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from storage.alerts import list_alerts
+
+    try:
+        since_at = datetime.fromisoformat(since) if since else None
+    except ValueError:
+        fail(f"not a date: {since!r} (use YYYY-MM-DD or 'YYYY-MM-DD HH:MM:SS')")
+    with sessions_for(db)() as session:
+        events = list_alerts(session, since_at, severity.value if severity else None, not unacknowledged)
+    if as_json:
+        for event in events:
+            print(json.dumps(event, sort_keys=True))
+        return
+    rows = [{**e, "signals": "; ".join(e["signals"]), "ack": "yes" if e["acknowledged"] else ""} for e in events]
+    print_table(rows, ("id", "timestamp", "severity", "kind", "page_url", "child_url", "signals", "ack"),
+                f"{len(events)} alerts")
+
+
+@alerts_app.command("ack")
+def alerts_ack(alert_ids: list[int] = typer.Argument(..., help="Alert IDs."), db: str | None = DbOption) -> None:
+    """Acknowledge alerts: the same page, host and kind may alert again afterwards."""
+    from storage.alerts import acknowledge
+    from storage.times import utcnow
+
+    sessions = sessions_for(db)
+    with sessions.begin() as session:
+        missing = [i for i in alert_ids if not acknowledge(session, i, utcnow())]
+        if missing:
+            fail(f"no alert with id {', '.join(map(str, missing))}")
+    out.print(f"acknowledged {', '.join(map(str, alert_ids))}")
+
+
+PAIR_COLUMNS = ("parent", "child", "cause", "firstSeen", "lastSeen")
+
+
+def emit(response: dict[str, Any], as_json: bool, columns: tuple[str, ...], title: str) -> None:
+    """Print a response as JSON (PassiveTotal's shape) or as a table of its results."""
+    if as_json:
+        print(json.dumps(response, indent=2))
+    else:
+        print_table(response["results"], columns, title)
 
 
 def print_table(rows: list[dict[str, Any]], columns: tuple[str, ...], title: str) -> None:
@@ -159,7 +387,7 @@ def print_table(rows: list[dict[str, Any]], columns: tuple[str, ...], title: str
     for column in columns:
         table.add_column(column)
     for row in rows:
-        table.add_row(*(str(row[c]) for c in columns))
+        table.add_row(*("" if row.get(c) is None else str(row[c]) for c in columns))
     out.print(table)
 
 

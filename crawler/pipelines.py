@@ -5,17 +5,23 @@ from __future__ import annotations
 from scrapy import Spider
 from scrapy.crawler import Crawler
 
+from crawler.delivery import destinations
+from extractors.changes import PageWatch
 from extractors.observations import PageCapture
+from storage.alerts import AlertPolicy
 from storage.db import open_database, session_factory
 from storage.writer import store_capture
 
 
 class StoragePipeline:
-    """Store each visit in one transaction and count pages, pairs and errors in the crawl stats."""
+    """Store each visit, and the alerts it raises, in one transaction; count pages, pairs, alerts."""
 
     def __init__(self, crawler: Crawler):
         self.crawler = crawler
         self.stats = crawler.stats
+        settings = crawler.settings
+        self.baseline_visits = settings.getint("HOSTPAIRS_BASELINE_VISITS")
+        self.destinations = destinations(settings.get("HOSTPAIRS_ALERT_FILE"), settings.getlist("HOSTPAIRS_WEBHOOKS"))
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StoragePipeline:
@@ -28,12 +34,22 @@ class StoragePipeline:
     def close_spider(self, spider: Spider | None = None) -> None:
         self.engine.dispose()
 
+    def _policy(self, item: PageCapture) -> AlertPolicy:
+        seed_group = getattr(self.crawler.spider, "seed_groups", {}).get(item.seed_group)
+        watch = PageWatch(seed_group.tags, seed_group.is_allowlisted) if seed_group else PageWatch()
+        return AlertPolicy(watch, item.seed_group, self.baseline_visits, self.destinations)
+
     def process_item(self, item: object, spider: Spider | None = None) -> object:
         if isinstance(item, PageCapture):
-            stored = store_capture(self.sessions, item)
+            stored = store_capture(self.sessions, item, self._policy(item))
             self.stats.inc_value("hostpairs/pages")
             self.stats.inc_value("hostpairs/pairs_new", stored.new_pairs)
             self.stats.inc_value("hostpairs/pairs_seen", stored.seen_pairs)
+            self.stats.inc_value("hostpairs/alerts", stored.alerts)
+            if item.seed_group:
+                self.stats.inc_value(f"hostpairs/pages/{item.seed_group}")
             if item.failed:
                 self.stats.inc_value("hostpairs/errors")
+                if item.seed_group:
+                    self.stats.inc_value(f"hostpairs/errors/{item.seed_group}")
         return item

@@ -24,6 +24,11 @@ class CrawlOptions:
     host_rules: str = ""
     allow_private: bool = False
     mode: str = "browser"
+    seeds: str = ""
+    group: str = ""
+    due: str = ""
+    alert_file: str | None = None
+    webhooks: tuple[str, ...] = ()
     verbose: bool = False
 
 
@@ -40,6 +45,10 @@ def run_crawl(urls: list[str], options: CrawlOptions, console: Console) -> dict[
     }
     if options.db:
         overrides["HOSTPAIRS_DB"] = options.db
+    if options.alert_file:
+        overrides["HOSTPAIRS_ALERT_FILE"] = options.alert_file
+    if options.webhooks:
+        overrides["HOSTPAIRS_WEBHOOKS"] = list(options.webhooks)
     settings.setdict(overrides, priority="cmdline")
     process = CrawlerProcess(settings)
     crawler = process.create_crawler("hostpairs")
@@ -49,16 +58,17 @@ def run_crawl(urls: list[str], options: CrawlOptions, console: Console) -> dict[
         TextColumn("[bold]crawling"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         TextColumn("{task.description}"), console=console, transient=True,
     ) as progress:
-        task = progress.add_task("", total=len(urls))
+        task = progress.add_task("", total=None)
 
         def item_scraped(item: object, spider: Any) -> None:
             if isinstance(item, PageCapture):
                 if item.failed:
                     failures.append((item.requested_url, item.error or ""))
-                progress.update(task, advance=1, total=len(spider.scheduled_urls), description=item.requested_url)
+                progress.update(task, advance=1, total=spider.scheduled_count, description=item.requested_url)
 
         crawler.signals.connect(item_scraped, signal=signals.item_scraped)
-        process.crawl(crawler, targets=" ".join(urls), depth=options.depth, max_pages=options.max_pages)
+        process.crawl(crawler, targets=" ".join(urls), depth=options.depth, max_pages=options.max_pages,
+                      seeds=options.seeds, group=options.group, due=options.due)
         process.start()
 
     stats = crawler.stats
@@ -67,5 +77,6 @@ def run_crawl(urls: list[str], options: CrawlOptions, console: Console) -> dict[
         "pairs_new": stats.get_value("hostpairs/pairs_new", 0),
         "pairs_seen": stats.get_value("hostpairs/pairs_seen", 0),
         "errors": stats.get_value("hostpairs/errors", 0),
+        "alerts": stats.get_value("hostpairs/alerts", 0),
         "failures": failures,
     }

@@ -10,6 +10,7 @@ NEWSPIDER_MODULE = "crawler.spiders"
 # --- hostpairs ---------------------------------------------------------------------------------
 HOSTPAIRS_DB = os.environ.get("HOSTPAIRS_DB")  # SQLAlchemy URL; None = sqlite:///hostpairs.db
 HOSTPAIRS_MODE = "browser"  # or "static": Scrapy's own HTTP stack, no browser
+HOSTPAIRS_STATIC_CONCURRENCY = 16  # concurrent requests in static mode (browser mode: CONCURRENT_REQUESTS)
 HOSTPAIRS_HOST_RULES = ""  # Chromium --host-resolver-rules syntax, applied to every connection
 HOSTPAIRS_ALLOW_PRIVATE = False  # allow private/loopback/link-local targets that are not mapped
 HOSTPAIRS_DWELL = 5.0  # seconds a visit lasts after the load event (scrolling and mouse included)
@@ -33,11 +34,17 @@ HOSTPAIRS_CHROMIUM_ARGS = [
     "--disable-features=IsolateOrigins,site-per-process,HttpsUpgrades,HttpsFirstBalancedModeAutoEnable",
 ]
 
+# Alerts (tamper detection on re-crawled pages)
+HOSTPAIRS_BASELINE_VISITS = 10  # a host seen in any of the last N visits of a page is not new
+HOSTPAIRS_ALERT_FILE = os.environ.get("HOSTPAIRS_ALERT_FILE")  # JSON lines, one alert a line
+HOSTPAIRS_WEBHOOKS: list[str] = []  # each alert is POSTed as JSON to every URL
+HOSTPAIRS_DELIVERY_GRACE = 30.0  # seconds a crawl keeps retrying undelivered alerts before it exits
+
 # --- Scrapy ------------------------------------------------------------------------------------
 ROBOTSTXT_OBEY = False
 COOKIES_ENABLED = False  # no state shared between visits
 TELNETCONSOLE_ENABLED = False
-CONCURRENT_REQUESTS = 4
+CONCURRENT_REQUESTS = 4  # browser visits at once (2 cores); static mode uses HOSTPAIRS_STATIC_CONCURRENCY
 CONCURRENT_REQUESTS_PER_DOMAIN = 4
 RETRY_ENABLED = False
 DOWNLOAD_TIMEOUT = 30
@@ -56,6 +63,10 @@ DOWNLOADER_MIDDLEWARES = {
 }
 ITEM_PIPELINES = {
     "crawler.pipelines.StoragePipeline": 300,
+}
+EXTENSIONS = {
+    "crawler.extensions.SeedGroupRuns": 500,
+    "crawler.extensions.AlertDelivery": 600,
 }
 
 # --- scrapy-playwright (launch options are completed from HOSTPAIRS_* by the spider) --------

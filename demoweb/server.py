@@ -117,18 +117,23 @@ class VirtualWeb:
                 if resource.delay:
                     threading.Event().wait(resource.delay)
                 body = resource.body.encode() if isinstance(resource.body, str) else resource.body
+                self.server_header = resource.headers.get("Server", "hostpairs-virtualweb")
                 self.send_response(resource.status)
                 self.send_header("Content-Type", resource.content_type)
                 self.send_header("Content-Length", str(len(body)))
                 self.send_header("Cache-Control", "no-store")
                 for name, value in resource.headers.items():
-                    self.send_header(name, value)
+                    if name != "Server":
+                        self.send_header(name, value)
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(body)
 
             do_POST = do_GET
             do_HEAD = do_GET
+
+            def version_string(self) -> str:
+                return getattr(self, "server_header", "hostpairs-virtualweb")
 
             def log_message(self, format: str, *args: object) -> None:  # noqa: A002
                 pass

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from demoweb.server import PIXEL, Resource, VirtualWeb, css, html, js, redirect
 
-DEMO_SEEDS = ["https://www.demo-bank.com/", "https://shop-a.com/"]
+DEMO_SEEDS = ["https://www.demo-bank.com/", "https://shop-a.com/"]  # as in seeds/example.toml
 
 BANK_VIEW_JS = """
 (function () {

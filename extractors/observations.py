@@ -95,6 +95,8 @@ class PageCapture:
     html: str = ""
     """Final DOM (browser mode) or response body (static mode) of the top document."""
     response_headers: dict[str, str] = field(default_factory=dict)
+    seed_group: str | None = None
+    """The seed group whose crawl made this visit, if any."""
 
     @property
     def failed(self) -> bool:

@@ -70,6 +70,7 @@ class Dependency(Base):
     parent_host: Mapped[str | None] = mapped_column(HOST)
     frame_id: Mapped[str | None] = mapped_column(String(64))
     frame_url: Mapped[str | None] = mapped_column(URL)
+    is_main_frame: Mapped[bool] = mapped_column(Boolean, default=False)
     initiator_type: Mapped[str] = mapped_column(String(32))
     initiator_url: Mapped[str | None] = mapped_column(URL)
     redirected_from: Mapped[str | None] = mapped_column(URL)
@@ -129,3 +130,132 @@ class Resolution(Base):
     first_seen: Mapped[datetime] = mapped_column(DateTime)
     last_seen: Mapped[datetime] = mapped_column(DateTime)
     visit_count: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class Tracker(Base):
+    """A tracking ID (analytics, tag manager, pixel, ...) seen on a host."""
+
+    __tablename__ = "trackers"
+    __table_args__ = (
+        UniqueConstraint("hostname", "attribute_type", "attribute_value", name="uq_trackers_host_type_value"),
+        Index("ix_trackers_value", "attribute_value"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    hostname: Mapped[str] = mapped_column(HOST)
+    attribute_type: Mapped[str] = mapped_column(String(64))
+    attribute_value: Mapped[str] = mapped_column(String(255))
+    first_seen: Mapped[datetime] = mapped_column(DateTime)
+    last_seen: Mapped[datetime] = mapped_column(DateTime)
+    visit_count: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class Cookie(Base):
+    """A cookie present in the browser after a visit of a host."""
+
+    __tablename__ = "cookies"
+    __table_args__ = (
+        UniqueConstraint("hostname", "cookie_name", "cookie_domain", name="uq_cookies_host_name_domain"),
+        Index("ix_cookies_name", "cookie_name"),
+        Index("ix_cookies_domain", "cookie_domain"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    hostname: Mapped[str] = mapped_column(HOST)
+    cookie_name: Mapped[str] = mapped_column(String(255))
+    cookie_domain: Mapped[str] = mapped_column(HOST)
+    third_party: Mapped[bool] = mapped_column(Boolean)
+    first_seen: Mapped[datetime] = mapped_column(DateTime)
+    last_seen: Mapped[datetime] = mapped_column(DateTime)
+    visit_count: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class Component(Base):
+    """A web technology seen on a host; version '' when unknown."""
+
+    __tablename__ = "components"
+    __table_args__ = (
+        UniqueConstraint("hostname", "category", "label", "version", name="uq_components_host_category_label_version"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    hostname: Mapped[str] = mapped_column(HOST, index=True)
+    category: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str] = mapped_column(String(128))
+    version: Mapped[str] = mapped_column(String(64), default="")
+    first_seen: Mapped[datetime] = mapped_column(DateTime)
+    last_seen: Mapped[datetime] = mapped_column(DateTime)
+    visit_count: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class Alert(Base):
+    """A change of a watched page worth a look: a new iframe or script host, a changed script."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_key", "page_url", "child_host", "kind"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"), index=True)
+    page_url: Mapped[str] = mapped_column(URL)
+    kind: Mapped[str] = mapped_column(String(32))
+    cause: Mapped[str | None] = mapped_column(String(32))
+    child_host: Mapped[str] = mapped_column(HOST)
+    child_url: Mapped[str] = mapped_column(URL)
+    severity: Mapped[str] = mapped_column(String(16))
+    signals: Mapped[str] = mapped_column(Text)  # JSON list
+    evidence: Mapped[str] = mapped_column(Text)  # JSON object
+    seed_group: Mapped[str | None] = mapped_column(String(128))
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class AlertDelivery(Base):
+    """The outbox: one row per alert and destination until it is delivered."""
+
+    __tablename__ = "alert_deliveries"
+    __table_args__ = (UniqueConstraint("alert_id", "destination", name="uq_alert_deliveries_alert_destination"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    destination: Mapped[str] = mapped_column(Text)  # "file:PATH" or "webhook:URL"
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class CrawlRun(Base):
+    """One scheduled crawl of a seed group: due time, start, end."""
+
+    __tablename__ = "crawl_runs"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    seed_group: Mapped[str] = mapped_column(String(128), index=True)
+    due_at: Mapped[datetime | None] = mapped_column(DateTime)
+    started_at: Mapped[datetime] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    pid: Mapped[int] = mapped_column(Integer)
+    pages: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SeedGroupState(Base):
+    """Schedule state of a seed group, kept so a restarted watcher neither skips nor repeats a crawl."""
+
+    __tablename__ = "seed_group_state"
+
+    seed_group: Mapped[str] = mapped_column(String(128), primary_key=True)
+    next_run_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_started_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class WatchHeartbeat(Base):
+    """The watcher's last sign of life."""
+
+    __tablename__ = "watch_heartbeat"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    pid: Mapped[int] = mapped_column(Integer)
+    beat_at: Mapped[datetime] = mapped_column(DateTime)
+    seeds_file: Mapped[str] = mapped_column(Text)

@@ -6,10 +6,10 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from storage.models import Frame, HostPair, Resolution, Visit
+from storage.models import Component, Cookie, Frame, HostPair, Resolution, Tracker, Visit
 
 DIRECTIONS = ("children", "parents")
 
@@ -25,6 +25,11 @@ def host_filter(column: InstrumentedAttribute[str], query: str):  # noqa: ANN201
     return or_(column == query, column.like(f"%.{escaped}", escape="\\"))
 
 
+def attribute_response(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """The envelope of PassiveTotal's host-attribute endpoints."""
+    return {"totalRecords": len(results), "success": True, "facets": [], "results": results}
+
+
 def lookup_pairs(session: Session, host: str, direction: str, cause: str | None = None) -> dict[str, Any]:
     """Host pairs whose parent (direction=children) or child (direction=parents) is `host` or below it."""
     column = HostPair.parent if direction == "children" else HostPair.child
@@ -37,7 +42,7 @@ def lookup_pairs(session: Session, host: str, direction: str, cause: str | None 
          "firstSeen": pt_time(p.first_seen), "lastSeen": pt_time(p.last_seen)}
         for p in session.scalars(statement)
     ]
-    return {"totalRecords": len(results), "success": True, "facets": [], "results": results}
+    return attribute_response(results)
 
 
 def passive_dns(session: Session, host: str) -> dict[str, Any]:
@@ -78,3 +83,66 @@ def latest_frames(session: Session, page_url: str) -> list[Frame]:
     return list(session.scalars(
         select(Frame).where(Frame.visit_id == visit_id, Frame.parent_frame_id.is_not(None)).order_by(Frame.id)
     ))
+
+
+def host_trackers(session: Session, host: str) -> dict[str, Any]:
+    """Tracker IDs seen on `host` and its subdomains."""
+    rows = session.scalars(
+        select(Tracker).where(host_filter(Tracker.hostname, host))
+        .order_by(Tracker.hostname, Tracker.attribute_type, Tracker.attribute_value)
+    )
+    return attribute_response([
+        {"hostname": t.hostname, "attributeType": t.attribute_type, "attributeValue": t.attribute_value,
+         "firstSeen": pt_time(t.first_seen), "lastSeen": pt_time(t.last_seen)}
+        for t in rows
+    ])
+
+
+def search_trackers(session: Session, value: str, attribute_type: str | None = None) -> dict[str, Any]:
+    """Every host seen with tracker `value` (the pivot), one record per host."""
+    statement = (
+        select(Tracker.hostname, func.min(Tracker.first_seen), func.max(Tracker.last_seen))
+        .where(func.lower(Tracker.attribute_value) == value.lower())
+        .group_by(Tracker.hostname)
+        .order_by(Tracker.hostname)
+    )
+    if attribute_type:
+        statement = statement.where(Tracker.attribute_type == attribute_type)
+    results = [
+        {"entity": hostname, "firstSeen": pt_time(first), "lastSeen": pt_time(last)}
+        for hostname, first, last in session.execute(statement)
+    ]
+    return {"totalRecords": len(results), "success": True, "results": results}
+
+
+def cookie_records(session: Session, host: str | None = None, name: str | None = None,
+                   domain: str | None = None, with_third_party: bool = False) -> dict[str, Any]:
+    """Cookies by host (and subdomains), by cookie name, or by cookie domain (and subdomains).
+
+    `with_third_party` adds a thirdParty field that PassiveTotal's records did not have."""
+    statement = select(Cookie).order_by(Cookie.hostname, Cookie.cookie_domain, Cookie.cookie_name)
+    if host:
+        statement = statement.where(host_filter(Cookie.hostname, host))
+    if name:
+        statement = statement.where(Cookie.cookie_name == name)
+    if domain:
+        statement = statement.where(host_filter(Cookie.cookie_domain, domain))
+    return attribute_response([
+        {"hostname": c.hostname, "cookieName": c.cookie_name, "cookieDomain": c.cookie_domain,
+         "firstSeen": pt_time(c.first_seen), "lastSeen": pt_time(c.last_seen),
+         **({"thirdParty": c.third_party} if with_third_party else {})}
+        for c in session.scalars(statement)
+    ])
+
+
+def host_components(session: Session, host: str) -> dict[str, Any]:
+    """Web technologies seen on `host` and its subdomains."""
+    rows = session.scalars(
+        select(Component).where(host_filter(Component.hostname, host))
+        .order_by(Component.hostname, Component.category, Component.label)
+    )
+    return attribute_response([
+        {"hostname": c.hostname, "category": c.category, "label": c.label, "version": c.version or None,
+         "firstSeen": pt_time(c.first_seen), "lastSeen": pt_time(c.last_seen)}
+        for c in rows
+    ])

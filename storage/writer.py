@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import case, select, tuple_
@@ -12,9 +12,23 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from extractors.host_pairs import extract_dependencies, extract_host_pairs, extract_resolutions
-from extractors.hosts import host_of
+from extractors.components import extract_components
+from extractors.hosts import host_of, normalize_host, same_site
 from extractors.observations import PageCapture
-from storage.models import Dependency, Frame, HostPair, PairEvidence, Resolution, Visit
+from extractors.trackers import extract_trackers
+from storage.alerts import AlertPolicy, record_alerts
+from storage.times import from_timestamp
+from storage.models import (
+    Component,
+    Cookie,
+    Dependency,
+    Frame,
+    HostPair,
+    PairEvidence,
+    Resolution,
+    Tracker,
+    Visit,
+)
 
 
 @dataclass(frozen=True)
@@ -22,11 +36,7 @@ class StoredVisit:
     visit_id: int
     new_pairs: int
     seen_pairs: int
-
-
-def utc(timestamp: float) -> datetime:
-    """A POSIX timestamp as a naive UTC datetime (the storage convention)."""
-    return datetime.fromtimestamp(timestamp, timezone.utc).replace(tzinfo=None)
+    alerts: int
 
 
 def upsert_seen(session: Session, model: type, keys: Sequence[str], rows: list[dict[str, Any]], seen: datetime) -> None:
@@ -51,9 +61,11 @@ def upsert_seen(session: Session, model: type, keys: Sequence[str], rows: list[d
     session.execute(statement)
 
 
-def store_capture(sessions: sessionmaker[Session], capture: PageCapture) -> StoredVisit:
-    """Store a visit with its frames, dependencies, host pairs and resolutions atomically."""
-    seen = utc(capture.started_at)
+def store_capture(sessions: sessionmaker[Session], capture: PageCapture,
+                  policy: AlertPolicy = AlertPolicy()) -> StoredVisit:
+    """Store a visit with its frames, dependencies, host pairs, resolutions, host attributes and the
+    alerts it raises, atomically."""
+    seen = from_timestamp(capture.started_at)
     with sessions.begin() as session:
         visit = Visit(
             requested_url=capture.requested_url,
@@ -62,7 +74,7 @@ def store_capture(sessions: sessionmaker[Session], capture: PageCapture) -> Stor
             mode=capture.mode,
             depth=capture.depth,
             started_at=seen,
-            finished_at=utc(capture.finished_at),
+            finished_at=from_timestamp(capture.finished_at),
             status=capture.status,
             error=capture.error,
         )
@@ -90,6 +102,7 @@ def store_capture(sessions: sessionmaker[Session], capture: PageCapture) -> Stor
                 parent_host=d.parent,
                 frame_id=d.request.frame_id,
                 frame_url=d.request.frame_chain[0] if d.request.frame_chain else None,
+                is_main_frame=d.request.is_main_frame,
                 initiator_type=d.request.initiator_type,
                 initiator_url=d.request.initiator_url,
                 redirected_from=d.request.redirected_from,
@@ -126,7 +139,35 @@ def store_capture(sessions: sessionmaker[Session], capture: PageCapture) -> Stor
         )
         upsert_seen(session, Resolution, ("hostname", "ip"),
                     [{"hostname": h, "ip": ip} for h, ip in sorted(extract_resolutions(capture))], seen)
-        return StoredVisit(visit.id, new_pairs=len(pair_keys) - len(existing), seen_pairs=len(existing))
+        if visit.host and not capture.failed:
+            _store_host_attributes(session, visit.host, capture, seen)
+        alerts = record_alerts(session, visit, capture, policy)
+        return StoredVisit(visit.id, new_pairs=len(pair_keys) - len(existing), seen_pairs=len(existing),
+                           alerts=len(alerts))
+
+
+def _store_host_attributes(session: Session, host: str, capture: PageCapture, seen: datetime) -> None:
+    """Trackers, cookies and components of the visited host."""
+    request_urls = [r.url for r in capture.requests]
+    upsert_seen(session, Tracker, ("hostname", "attribute_type", "attribute_value"), [
+        {"hostname": host, "attribute_type": t.attribute_type, "attribute_value": t.attribute_value}
+        for t in extract_trackers(capture.html, request_urls)
+    ], seen)
+    cookies = {
+        (c.name, cookie_domain): not same_site(host, cookie_domain)
+        for c in capture.cookies
+        if (cookie_domain := normalize_host(c.domain.lstrip(".")))
+    }
+    upsert_seen(session, Cookie, ("hostname", "cookie_name", "cookie_domain"), [
+        {"hostname": host, "cookie_name": name, "cookie_domain": domain, "third_party": third_party}
+        for (name, domain), third_party in sorted(cookies.items())
+    ], seen)
+    components = extract_components(capture.html, capture.response_headers, request_urls,
+                                    [c.name for c in capture.cookies])
+    upsert_seen(session, Component, ("hostname", "category", "label", "version"), [
+        {"hostname": host, "category": c.category, "label": c.label, "version": c.version or ""}
+        for c in components
+    ], seen)
 
 
 def _pair_ids(session: Session, keys: list[tuple[str, str, str]]) -> dict[tuple[str, str, str], int]:

@@ -12,7 +12,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from demoweb.server import VirtualWeb
-from storage.models import Dependency, Frame, HostPair, PairEvidence, Resolution, Visit
+from storage.models import Dependency, Frame, HostPair, PairEvidence, Resolution, Tracker, Visit
 from tests.conftest import engine_for, run_cli, sqlite_url
 from tests.virtual_sites import HOSTILE_TARGETS, MAIN_TARGETS
 
@@ -206,3 +206,72 @@ def test_hostile_pages_do_not_stall_the_crawl_or_download(tmp_path: Path, host_r
     assert ("alert-kk.com", "after-alert-mm.com", "img.src") in pairs
     assert not list(Path.cwd().glob("file.exe"))
     assert time.monotonic() - started < 120
+
+
+def test_trackers_cookies_and_components_of_a_visited_host(crawled: tuple[str, Engine, str]) -> None:
+    url, _, _ = crawled
+    trackers = json.loads(run_cli("trackers", "tracked-nn.com", "--json", "--db", url).stdout)
+    assert trackers["success"] is True and trackers["facets"] == []
+    assert {(r["attributeType"], r["attributeValue"]) for r in trackers["results"]} >= {
+        ("GoogleAnalyticsTrackingId", "UA-7654321-2"),
+        ("GoogleTagManagerId", "GTM-TRK4EX"),
+        ("FacebookId", "1234567890123456"),
+    }
+    values = {r["attributeValue"] for r in trackers["results"]}
+    assert "G-TRK4EXAMPLE" in values and "G-1234ABCD" not in values and "UA-123" not in values
+    pivot = json.loads(run_cli("trackers", "--search", "UA-7654321-2", "--json", "--db", url).stdout)
+    assert pivot == {"totalRecords": 1, "success": True, "results": [
+        {"entity": "tracked-nn.com", "firstSeen": pivot["results"][0]["firstSeen"],
+         "lastSeen": pivot["results"][0]["lastSeen"]}]}
+
+    cookies = json.loads(run_cli("cookies", "tracked-nn.com", "--json", "--db", url).stdout)
+    by_name = {r["cookieName"]: r for r in cookies["results"]}
+    assert {"session_id", "visited", "uid"} <= set(by_name)
+    assert by_name["uid"]["cookieDomain"] == "cookie-tp.net"
+    assert set(by_name["uid"]) == {"hostname", "cookieName", "cookieDomain", "firstSeen", "lastSeen"}
+    reverse = json.loads(run_cli("cookies", "--name", "uid", "--json", "--db", url).stdout)
+    assert [r["hostname"] for r in reverse["results"]] == ["tracked-nn.com"]
+    table = run_cli("cookies", "--domain", "cookie-tp.net", "--db", url).stdout
+    assert "uid" in table and "True" in table  # third party
+
+    components = json.loads(run_cli("components", "tracked-nn.com", "--json", "--db", url).stdout)
+    found = {(r["category"], r["label"], r["version"]) for r in components["results"]}
+    assert {("Server", "nginx", "1.24.0"), ("CMS", "WordPress", "6.4.2"),
+            ("JavaScript Library", "jQuery", "3.6.0")} <= found
+
+
+STATIC_NEWS_PAIRS = {
+    (NEWS, "style-u.com", "link.href"),
+    (NEWS, "icons-ab.com", "link.href"),
+    (NEWS, "static.news-a.com", "script.src"),
+    (NEWS, "frames-b.net", "iframe.src"),
+    (NEWS, "hop-o.com", "iframe.src"),
+    (NEWS, "meta-q.com", "iframe.src"),
+    (NEWS, "srcdoc-s.com", "iframe.write"),
+    (NEWS, "hidden-aa.com", "iframe.src"),
+    (NEWS, "redir-l.com", "img.src"),
+    (NEWS, "a.cdn-z.net", "img.src"),
+    (NEWS, "b.cdn-z.net", "img.src"),
+    (NEWS, "link-y.com", "a.href"),
+    (NEWS, "section-img-ac.com", "img.src"),
+}
+
+
+def test_static_mode_sees_what_the_markup_declares(tmp_path: Path, host_rules: str,
+                                                   crawled: tuple[str, Engine, str]) -> None:
+    url = sqlite_url(tmp_path)
+    result = run_cli("crawl", "--mode", "static", *MAIN_TARGETS, "--db", url, "--depth", "1",
+                     "--host-rules", host_rules)
+    assert result.returncode == 0, result.stderr
+    engine = engine_for(url)
+    pairs = all_pairs(engine)
+    with Session(engine) as session:
+        modes = set(session.scalars(select(Visit.mode)))
+        trackers = set(session.scalars(select(Tracker.attribute_value).where(Tracker.hostname == "tracked-nn.com")))
+    engine.dispose()
+    assert {p for p in pairs if p[0] == NEWS} == STATIC_NEWS_PAIRS
+    assert STATIC_NEWS_PAIRS <= all_pairs(crawled[1])  # the browser saw all of it, and more
+    assert {("old-bb.com", "www.mid-bb.net", "topLevelRedirect"), ("www.mid-bb.net", "www.new-bb.com", "topLevelRedirect"),
+            ("refresh-cc.com", "landing-dd.com", "meta.refresh")} <= pairs
+    assert modes == {"static"}
+    assert {"UA-7654321-2", "GTM-TRK4EX", "1234567890123456"} <= trackers

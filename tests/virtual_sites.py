@@ -43,6 +43,28 @@ NEWS_PAGE = """<!doctype html><html><head><title>News A</title>
 
 CORS = {"Access-Control-Allow-Origin": "*"}
 
+TRACKED_PAGE = """<!doctype html><html><head>
+<meta name="generator" content="WordPress 6.4.2">
+<script async src="https://www.googletagmanager.com/gtag/js?id=G-TRK4EXAMPLE"></script>
+<script>window.dataLayer = window.dataLayer || []; function gtag(){dataLayer.push(arguments);}
+gtag('js', new Date()); gtag('config', 'G-TRK4EXAMPLE'); gtag('config', 'UA-7654321-2');</script>
+<script>(function(w,d,s,l,i){w[l]=w[l]||[];w[l].push({'gtm.start':new Date().getTime(),event:'gtm.js'});
+var f=d.getElementsByTagName(s)[0],j=d.createElement(s),dl=l!='dataLayer'?'&l='+l:'';j.async=true;
+j.src='https://www.googletagmanager.com/gtm.js?id='+i+dl;f.parentNode.insertBefore(j,f);
+})(window,document,'script','dataLayer','GTM-TRK4EX');</script>
+<script>!function(f,b,e,v,n,t,s){if(f.fbq)return;n=f.fbq=function(){n.callMethod?
+n.callMethod.apply(n,arguments):n.queue.push(arguments)};if(!f._fbq)f._fbq=n;n.push=n;n.loaded=!0;
+n.version='2.0';n.queue=[];t=b.createElement(e);t.async=!0;t.src=v;s=b.getElementsByTagName(e)[0];
+s.parentNode.insertBefore(t,s)}(window,document,'script','https://connect.facebook.net/en_US/fbevents.js');
+fbq('init', '1234567890123456'); fbq('track', 'PageView');</script>
+<script src="https://cdn-jq.net/jquery-3.6.0.min.js"></script>
+</head><body><h1>Tracked</h1><p>Our product UA-123 certified, ref G-1234ABCD.</p>
+<noscript><img height="1" width="1" style="display:none"
+src="https://www.facebook.com/tr?id=1234567890123456&ev=PageView&noscript=1"/></noscript>
+<img src="https://cookie-tp.net/pixel.gif">
+<script>document.cookie = "visited=yes; path=/";</script>
+</body></html>"""
+
 
 def build_sites(web_port: list[int]) -> dict[str, dict]:
     """Sites keyed by host; `web_port` is filled in once the server has a port."""
@@ -91,6 +113,16 @@ def build_sites(web_port: list[int]) -> dict[str, dict]:
             "<script>fetch('http://169.254.169.254/latest/meta-data/').catch(function () {});</script>"
         )},
         "127.0.0.1": {"/private.gif": PIXEL},
+        # trackers, cookies, components
+        "tracked-nn.com": {"/": Resource(body=TRACKED_PAGE, headers={
+            "Server": "nginx/1.24.0", "X-Powered-By": "PHP/8.2.1",
+            "Set-Cookie": "session_id=abc; Path=/; Secure; SameSite=Lax"})},
+        "www.googletagmanager.com": {"/gtag/js": js("window.dataLayer = window.dataLayer || [];"),
+                                     "/gtm.js": js("var gtm = 1;")},
+        "connect.facebook.net": {"/en_US/fbevents.js": js("var fbevents = 1;")},
+        "cdn-jq.net": {"/jquery-3.6.0.min.js": js("window.jQuery = function () {};")},
+        "cookie-tp.net": {"/pixel.gif": Resource(body=PIXEL.body, content_type="image/gif", headers={
+            "Set-Cookie": "uid=42; Path=/; Secure; SameSite=None"})},
         # hostile pages
         "busy-ii.com": {"/": html("<img src='https://busy-img-ll.com/p.gif'>"
                                   "<script>addEventListener('load', function () { setTimeout(function () { for (;;) {} }, 300); });</script>")},
@@ -118,6 +150,7 @@ MAIN_TARGETS = [
     "https://jsnav-ee.com/",
     "https://guard-hh.com/",
     "https://unreachable-gg.com/",
+    "https://tracked-nn.com/",
 ]
 
 HOSTILE_TARGETS = ["https://busy-ii.com/", "https://download-jj.com/file.exe", "https://alert-kk.com/"]

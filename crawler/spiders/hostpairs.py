@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
+from dataclasses import dataclass, field
+from datetime import datetime
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -26,6 +28,7 @@ from crawler.static import static_capture
 from crawler.targets import expand_targets
 from extractors.hosts import host_of, same_site
 from extractors.observations import PageCapture
+from seeds.groups import load_seed_groups
 
 _visit_numbers = itertools.count(1)
 
@@ -36,17 +39,38 @@ def one_line(error: BaseException | str) -> str:
     return text.splitlines()[0][:500]
 
 
+@dataclass
+class Budget:
+    """How deep and how many pages a set of targets may be crawled."""
+
+    max_depth: int
+    max_pages: int
+    scheduled: set[str] = field(default_factory=set)
+
+
 class HostpairsSpider(scrapy.Spider):
-    """Arguments: targets (URLs and seed files, space or comma separated), depth, max_pages."""
+    """Arguments: targets (URLs and seed files, space or comma separated), depth, max_pages;
+    or seeds (a TOML seed-group file) with an optional group name and the run's due time (ISO)."""
 
     name = "hostpairs"
 
-    def __init__(self, targets: str = "", depth: int | str = 0, max_pages: int | str = 100, **kwargs: Any):
+    def __init__(self, targets: str = "", depth: int | str = 0, max_pages: int | str = 100, seeds: str = "",
+                 group: str = "", due: str = "", **kwargs: Any):
         super().__init__(**kwargs)
         self.targets = expand_targets(targets.replace(",", " ").split())
-        self.max_depth = int(depth)
-        self.max_pages = int(max_pages)
-        self.scheduled_urls: set[str] = set()
+        self.seed_groups = {g.name: g for g in load_seed_groups(seeds)} if seeds else {}
+        if group:
+            if group not in self.seed_groups:
+                raise ValueError(f"no seed group {group!r} in {seeds}")
+            self.seed_groups = {group: self.seed_groups[group]}
+        self.due_at = datetime.fromisoformat(due) if due else None
+        self.budgets: dict[str | None, Budget] = {None: Budget(int(depth), int(max_pages))}
+        self.budgets.update({name: Budget(g.depth, g.max_pages) for name, g in self.seed_groups.items()})
+
+    @property
+    def scheduled_count(self) -> int:
+        """Visits scheduled so far, all groups together."""
+        return sum(len(budget.scheduled) for budget in self.budgets.values())
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> HostpairsSpider:
@@ -68,23 +92,34 @@ class HostpairsSpider(scrapy.Spider):
             "chromium_sandbox": False,
         }
         settings.set("PLAYWRIGHT_LAUNCH_OPTIONS", launch_options, priority="spider")
+        if settings.get("HOSTPAIRS_MODE") == "static":
+            settings.set("CONCURRENT_REQUESTS", settings.getint("HOSTPAIRS_STATIC_CONCURRENCY"), priority="spider")
+            settings.set("CONCURRENT_REQUESTS_PER_DOMAIN", settings.getint("HOSTPAIRS_STATIC_CONCURRENCY"),
+                         priority="spider")
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         for url in self.targets:
-            if request := self._visit(url, depth=0):
+            if request := self._visit(url, 0, None):
                 yield request
+        for name, seed_group in self.seed_groups.items():
+            for url in seed_group.urls:
+                if request := self._visit(url, 0, name):
+                    yield request
 
-    def _visit(self, url: str, depth: int) -> scrapy.Request | None:
-        if url in self.scheduled_urls or len(self.scheduled_urls) >= self.max_pages:
+    def _visit(self, url: str, depth: int, seed_group: str | None) -> scrapy.Request | None:
+        budget = self.budgets[seed_group]
+        if url in budget.scheduled or len(budget.scheduled) >= budget.max_pages:
             return None
-        self.scheduled_urls.add(url)
+        budget.scheduled.add(url)
         if self.settings.get("HOSTPAIRS_MODE") == "static":
-            return scrapy.Request(url, callback=self.parse_static, errback=self.visit_failed,
-                                  meta={"hostpairs_depth": depth, "hostpairs_started": time.time()})
+            return scrapy.Request(url, callback=self.parse_static, errback=self.visit_failed, dont_filter=True,
+                                  meta={"hostpairs_depth": depth, "hostpairs_group": seed_group,
+                                        "hostpairs_started": time.time()})
         return scrapy.Request(
             url,
             callback=self.parse_visit,
             errback=self.visit_failed,
+            dont_filter=True,  # the same page may be watched by two groups
             meta={
                 "playwright": True,
                 "playwright_include_page": True,
@@ -98,6 +133,7 @@ class HostpairsSpider(scrapy.Spider):
                 },
                 "playwright_page_init_callback": self._prepare_page,
                 "hostpairs_depth": depth,
+                "hostpairs_group": seed_group,
             },
         )
 
@@ -133,12 +169,14 @@ class HostpairsSpider(scrapy.Spider):
             result = await capture.finish(error=error)
         finally:
             await page.context.close()
+        result.seed_group = response.meta["hostpairs_group"]
         yield result
         for request in self._follow(result):
             yield request
 
     def parse_static(self, response: Response) -> Iterator[Any]:
         result = static_capture(response)
+        result.seed_group = response.meta["hostpairs_group"]
         yield result
         yield from self._follow(result)
 
@@ -149,9 +187,11 @@ class HostpairsSpider(scrapy.Spider):
         page: Page | None = request.meta.get("playwright_page")
         try:
             if capture is not None:
-                yield await capture.finish(error=error)
+                result = await capture.finish(error=error)
             else:
-                yield self._bare_failure(request.url, request.meta.get("hostpairs_depth", 0), error)
+                result = self._bare_failure(request.url, request.meta.get("hostpairs_depth", 0), error)
+            result.seed_group = request.meta.get("hostpairs_group")
+            yield result
         finally:
             if page is not None:
                 await page.context.close()
@@ -162,7 +202,7 @@ class HostpairsSpider(scrapy.Spider):
 
     def _follow(self, capture: PageCapture) -> list[scrapy.Request]:
         """Same-site links of the top document, while depth and page budget allow."""
-        if capture.depth >= self.max_depth:
+        if capture.depth >= self.budgets[capture.seed_group].max_depth:
             return []
         page_host = host_of(capture.final_url)
         requests = []
@@ -172,6 +212,6 @@ class HostpairsSpider(scrapy.Spider):
             href = link.href.split("#")[0]
             link_host = host_of(href)
             if page_host and link_host and same_site(page_host, link_host):
-                if request := self._visit(href, capture.depth + 1):
+                if request := self._visit(href, capture.depth + 1, capture.seed_group):
                     requests.append(request)
         return requests

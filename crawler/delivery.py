@@ -1,0 +1,93 @@
+"""Delivering stored alerts: to a JSON-lines file and to webhooks, from the outbox, with retries.
+
+A destination that fails never stops a crawl and never loses an alert: the outbox row stays
+undelivered, with the error and the time of the next attempt (exponential back-off)."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.alerts import backoff, due_deliveries
+from storage.models import AlertDelivery
+from storage.times import utcnow
+
+WEBHOOK_TIMEOUT = 10.0
+
+
+def destinations(alert_file: str | None, webhooks: list[str]) -> tuple[str, ...]:
+    """Outbox destination names from the settings."""
+    return tuple([f"file:{alert_file}"] if alert_file else []) + tuple(f"webhook:{url}" for url in webhooks)
+
+
+def send(destination: str, event: dict[str, Any]) -> None:
+    """Deliver one event; raises OSError (or a subclass) when the destination refuses it."""
+    kind, _, target = destination.partition(":")
+    line = json.dumps(event, sort_keys=True)
+    if kind == "file":
+        with open(target, "a", encoding="utf-8") as handle:
+            handle.write(line + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+    elif kind == "webhook":
+        request = urllib.request.Request(
+            target, data=line.encode(), method="POST",
+            headers={"Content-Type": "application/json", "User-Agent": "hostpairs-alerts"},
+        )
+        with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT) as response:  # noqa: S310 (operator's URL)
+            response.read()
+    else:
+        raise OSError(f"unknown destination {destination!r}")
+
+
+def deliver_due(sessions: sessionmaker[Session], sender: Callable[[str, dict[str, Any]], None] = send) -> int:
+    """Try every due delivery once; returns how many were delivered."""
+    delivered = 0
+    with sessions() as session:
+        due = [(d.id, d.destination, event) for d, event in due_deliveries(session, utcnow())]
+    for delivery_id, destination, event in due:
+        try:
+            sender(destination, event)
+            error = None
+        except (OSError, urllib.error.URLError, ValueError) as exc:
+            error = str(exc).splitlines()[0][:500] if str(exc) else type(exc).__name__
+        with sessions.begin() as session:
+            row = session.get(AlertDelivery, delivery_id)
+            if row is None or row.delivered_at is not None:
+                continue
+            row.attempts += 1
+            if error is None:
+                row.delivered_at = utcnow()
+                row.last_error = None
+                delivered += 1
+            else:
+                row.last_error = error
+                row.next_attempt_at = utcnow() + backoff(row.attempts)
+    return delivered
+
+
+def deliver_for(sessions: sessionmaker[Session], seconds: float,
+                sender: Callable[[str, dict[str, Any]], None] = send) -> int:
+    """Deliver, retrying with back-off for up to `seconds`; what is still pending stays in the outbox."""
+    deadline = time.monotonic() + seconds
+    delivered = deliver_due(sessions, sender)
+    while True:
+        with sessions() as session:
+            pending = session.scalars(
+                select(AlertDelivery.next_attempt_at).where(AlertDelivery.delivered_at.is_(None))
+            ).all()
+        if not pending:
+            return delivered
+        wait = max((min(pending) - utcnow()).total_seconds(), 0.0)
+        if time.monotonic() + wait > deadline:
+            return delivered
+        time.sleep(wait)
+        delivered += deliver_due(sessions, sender)

@@ -1,0 +1,111 @@
+"""`hostpairs watch`: run seed groups on their schedules, as a long-lived process.
+
+Each due group is crawled by a child `hostpairs crawl --seeds FILE --group NAME` process, so a
+hostile page that crashes a crawl never takes the watcher down. Schedule state lives in the
+database: the crawl itself records when its group is due next once it has finished, so a
+watcher restarted at any moment neither skips nor repeats a crawl.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from crawler.delivery import deliver_due
+from seeds.groups import SeedFileError, SeedGroup, load_seed_groups
+from seeds.schedule import is_due
+from storage.models import CrawlRun, SeedGroupState, WatchHeartbeat
+from storage.times import aware, utcnow
+
+RETRY_FAILED_CRAWL = timedelta(minutes=1)
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def running_run(session: Session, group: str) -> CrawlRun | None:
+    """An unfinished run of `group` whose process is still alive."""
+    for run in session.scalars(select(CrawlRun).where(CrawlRun.seed_group == group, CrawlRun.finished_at.is_(None))):
+        if pid_alive(run.pid):
+            return run
+    return None
+
+
+@dataclass
+class Watcher:
+    seeds_file: Path
+    sessions: sessionmaker[Session]
+    crawl_args: list[str]
+    tick: float = 30.0
+    log: Callable[[str], None] = print
+
+    def beat(self) -> None:
+        with self.sessions.begin() as session:
+            heartbeat = session.get(WatchHeartbeat, "watch") or WatchHeartbeat(name="watch")
+            heartbeat.pid, heartbeat.beat_at, heartbeat.seeds_file = os.getpid(), utcnow(), str(self.seeds_file)
+            session.add(heartbeat)
+
+    def due_groups(self, groups: list[SeedGroup]) -> list[tuple[SeedGroup, datetime]]:
+        now = utcnow()
+        due = []
+        with self.sessions() as session:
+            for group in groups:
+                state = session.get(SeedGroupState, group.name)
+                next_run_at = state.next_run_at if state else None
+                if is_due(next_run_at and aware(next_run_at), aware(now)) and not running_run(session, group.name):
+                    due.append((group, next_run_at or now))
+        return due
+
+    def run_group(self, group: SeedGroup, due_at: datetime) -> None:
+        self.log(f"crawling seed group {group.name} (due {due_at:%Y-%m-%d %H:%M:%S})")
+        command = [sys.executable, "-m", "crawler.cli", "crawl", "--seeds", str(self.seeds_file),
+                   "--group", group.name, "--due", due_at.isoformat(), *self.crawl_args]
+        result = subprocess.run(command, capture_output=True, text=True)
+        summary = (result.stdout.strip().splitlines() or [""])[0]
+        if result.returncode == 0:
+            self.log(f"seed group {group.name}: {summary}")
+            return
+        reason = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        self.log(f"seed group {group.name}: crawl failed ({reason}); retrying in {RETRY_FAILED_CRAWL}")
+        with self.sessions.begin() as session:
+            state = session.get(SeedGroupState, group.name) or SeedGroupState(seed_group=group.name)
+            if state.next_run_at is None or state.next_run_at <= utcnow():
+                state.next_run_at = utcnow() + RETRY_FAILED_CRAWL
+            session.add(state)
+
+    def next_wake(self) -> float:
+        with self.sessions() as session:
+            upcoming = session.scalars(select(SeedGroupState.next_run_at).where(SeedGroupState.next_run_at.is_not(None))).all()
+        if not upcoming:
+            return self.tick
+        return max(0.5, min(self.tick, (min(upcoming) - utcnow()).total_seconds()))
+
+    def run_forever(self) -> None:
+        groups: list[SeedGroup] = []
+        while True:
+            try:
+                groups = load_seed_groups(self.seeds_file)
+            except SeedFileError as exc:
+                self.log(f"seed file not reloaded, keeping the last good one: {exc}")
+            self.beat()
+            for group, due_at in self.due_groups(groups):
+                self.run_group(group, due_at)
+                self.beat()
+            deliver_due(self.sessions)
+            time.sleep(self.next_wake())

@@ -1,0 +1,219 @@
+"""Watching seed groups: alerts on the virtual web, delivery with retries, schedules surviving kills."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from demoweb.server import PIXEL, VirtualWeb, html, js
+from storage.models import Alert, AlertDelivery, CrawlRun, SeedGroupState, Visit
+from tests.conftest import ROOT, engine_for, run_cli, sqlite_url
+
+BANK = "https://www.bank-watch.com/"
+BANK_PAGE = """<!doctype html><html><head><script src="/js/app.js"></script></head>
+<body><h1>Bank</h1><img src="https://static.bank-watch-cdn.net/logo.gif">{injected}</body></html>"""
+INJECTED = """<script>
+var f = document.createElement('iframe'); f.src = 'https://collect.skim-evil.com/frame';
+f.style.display = 'none'; document.body.appendChild(f);
+</script>"""
+
+
+def bank_site(injected: bool = False, app_js: str = "var app = 1;") -> dict:
+    return {
+        "/": html(BANK_PAGE.format(injected=INJECTED if injected else "")),
+        "/js/app.js": js(app_js),
+    }
+
+
+@pytest.fixture
+def web() -> Iterator[VirtualWeb]:
+    rotation = iter(range(10**6))
+    sites = {
+        "www.bank-watch.com": bank_site(),
+        "static.bank-watch-cdn.net": {"/logo.gif": PIXEL},
+        "collect.skim-evil.com": {"/frame": html("<p>collector</p>")},
+        "www.news-rotate.com": {"/": lambda path: html(
+            f"<script src='https://ads{next(rotation) % 3}.rotate-ads.net/ad.js'></script>")},
+        **{f"ads{i}.rotate-ads.net": {"/ad.js": js("var ad = 1;")} for i in range(3)},
+    }
+    with VirtualWeb(sites) as server:
+        yield server
+
+
+def write_seeds(path: Path, url: str = BANK, interval: str = "1h", tags: str = '["payment", "login"]') -> Path:
+    path.write_text(f"""
+[groups.bank]
+urls = ["{url}"]
+interval = "{interval}"
+tags = {tags}
+""")
+    return path
+
+
+def crawl_seeds(seeds: Path, db: str, web: VirtualWeb, *extra: str, mode: str = "browser") -> str:
+    result = run_cli("crawl", "--seeds", str(seeds), "--db", db, "--host-rules", web.host_rules,
+                     "--dwell", "0.5", "--mode", mode, *extra)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def alerts_of(engine: Engine) -> list[Alert]:
+    with Session(engine) as session:
+        return list(session.scalars(select(Alert).order_by(Alert.id)))
+
+
+def test_injected_hidden_iframe_alerts_once_with_its_signals(web: VirtualWeb, tmp_path: Path) -> None:
+    seeds, db, alert_file = write_seeds(tmp_path / "seeds.toml"), sqlite_url(tmp_path), tmp_path / "alerts.jsonl"
+    assert "alerts: 0" in crawl_seeds(seeds, db, web, "--alert-file", str(alert_file))  # baseline
+    web.sites["www.bank-watch.com"] = bank_site(injected=True)
+    assert "alerts: 1" in crawl_seeds(seeds, db, web, "--alert-file", str(alert_file))
+    assert "alerts: 0" in crawl_seeds(seeds, db, web, "--alert-file", str(alert_file))  # same injection again
+    engine = engine_for(db)
+    [alert] = alerts_of(engine)
+    assert (alert.kind, alert.cause, alert.child_host, alert.severity) == (
+        "new_iframe", "iframe.src", "collect.skim-evil.com", "critical")
+    signals = json.loads(alert.signals)
+    assert signals[0].startswith("hidden frame: ") and "display:none" in signals[0]
+    assert signals[1] == f"frame created by script {BANK}"
+    assert "cross-site: skim-evil.com is not bank-watch.com" in signals
+    assert "never seen before: collect.skim-evil.com" in signals
+    assert "page tagged login and payment" in signals
+    events = [json.loads(line) for line in alert_file.read_text().splitlines()]
+    assert [(e["id"], e["kind"], e["seed_group"]) for e in events] == [(alert.id, "new_iframe", "bank")]
+
+    listed = run_cli("alerts", "--json", "--db", db)
+    assert [json.loads(line)["child_host"] for line in listed.stdout.splitlines()] == ["collect.skim-evil.com"]
+    assert run_cli("alerts", "ack", str(alert.id), "--db", db).returncode == 0
+    assert run_cli("alerts", "ack", "999", "--db", db).returncode == 2
+    assert run_cli("alerts", "--open", "--json", "--db", db).stdout.strip() == ""
+    # once acknowledged, a pair still seen in the recent visits stays known: no new alert
+    assert "alerts: 0" in crawl_seeds(seeds, db, web)
+    engine.dispose()
+
+
+def test_changed_script_body_alerts_script_changed(web: VirtualWeb, tmp_path: Path) -> None:
+    seeds, db = write_seeds(tmp_path / "seeds.toml"), sqlite_url(tmp_path)
+    crawl_seeds(seeds, db, web)
+    web.sites["www.bank-watch.com"] = bank_site(app_js="var app = 1; new Image().src = '/x?' + document.cookie;")
+    crawl_seeds(seeds, db, web)
+    engine = engine_for(db)
+    [alert] = alerts_of(engine)
+    engine.dispose()
+    evidence = json.loads(alert.evidence)
+    assert (alert.kind, alert.child_url) == ("script_changed", f"{BANK}js/app.js")
+    assert evidence["sha256"] not in evidence["previous_sha256"]
+
+
+def test_rotating_ad_hosts_stop_alerting_once_known(web: VirtualWeb, tmp_path: Path) -> None:
+    seeds = write_seeds(tmp_path / "seeds.toml", url="https://www.news-rotate.com/", tags="[]")
+    db = sqlite_url(tmp_path)
+    counts = [crawl_seeds(seeds, db, web, mode="static").split("alerts: ")[1].split()[0] for _ in range(6)]
+    assert counts == ["0", "1", "1", "0", "0", "0"]  # baseline ads0, then ads1 and ads2 are new once
+
+
+class FlakyWebhook(http.server.BaseHTTPRequestHandler):
+    """Fails the first two deliveries with HTTP 500, then accepts."""
+
+    calls: list[dict] = []
+
+    def do_POST(self) -> None:  # noqa: N802
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        FlakyWebhook.calls.append(body)
+        self.send_response(500 if len(FlakyWebhook.calls) <= 2 else 200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_flaky_webhook_gets_the_alert_delivered_exactly_once(web: VirtualWeb, tmp_path: Path) -> None:
+    FlakyWebhook.calls = []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FlakyWebhook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    hook = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    seeds, db = write_seeds(tmp_path / "seeds.toml"), sqlite_url(tmp_path)
+    crawl_seeds(seeds, db, web, "--webhook", hook, mode="static")
+    web.sites["www.bank-watch.com"]["/"] = html(BANK_PAGE.format(injected="<iframe src='https://collect.skim-evil.com/frame'></iframe>"))
+    crawl_seeds(seeds, db, web, "--webhook", hook, mode="static")
+    server.shutdown()
+    assert len(FlakyWebhook.calls) == 3 and len({c["id"] for c in FlakyWebhook.calls}) == 1
+    assert FlakyWebhook.calls[-1]["child_host"] == "collect.skim-evil.com"
+    engine = engine_for(db)
+    with Session(engine) as session:
+        delivery = session.scalars(select(AlertDelivery)).one()
+    engine.dispose()
+    assert delivery.delivered_at is not None and delivery.attempts == 3 and delivery.last_error is None
+
+
+def start_watch(seeds: Path, db: str, web: VirtualWeb) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "crawler.cli", "watch", str(seeds), "--db", db, "--tick", "0.5", "--dwell", "3",
+         "--host-rules", web.host_rules],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True, start_new_session=True,
+    )
+
+
+def wait_for(condition, timeout: float = 90) -> None:  # noqa: ANN001
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.2)
+
+
+def runs(engine: Engine) -> list[CrawlRun]:
+    with Session(engine) as session:
+        return list(session.scalars(select(CrawlRun).order_by(CrawlRun.id)))
+
+
+def test_watch_killed_and_restarted_neither_loses_nor_repeats_a_crawl(web: VirtualWeb, tmp_path: Path) -> None:
+    seeds, db = write_seeds(tmp_path / "seeds.toml", interval="5m"), sqlite_url(tmp_path)
+    engine = engine_for(db)
+    # 1. the machine dies in the middle of the first crawl (watcher and crawl killed together)
+    watcher = start_watch(seeds, db, web)
+    wait_for(lambda: len(runs(engine)) == 1)
+    os.killpg(watcher.pid, signal.SIGKILL)
+    watcher.wait()
+    assert runs(engine)[0].finished_at is None
+    # 2. restarted: the lost crawl runs again and finishes; then only the watcher is killed
+    watcher = start_watch(seeds, db, web)
+    wait_for(lambda: any(r.finished_at for r in runs(engine)))
+    os.kill(watcher.pid, signal.SIGKILL)
+    watcher.wait()
+    # 3. restarted again: the group is not due for 5 minutes, so nothing runs
+    watcher = start_watch(seeds, db, web)
+    time.sleep(4)
+    os.killpg(watcher.pid, signal.SIGKILL)
+    watcher.wait()
+    finished = [r for r in runs(engine) if r.finished_at]
+    assert len(runs(engine)) == 2 and len(finished) == 1
+    with Session(engine) as session:
+        state = session.get(SeedGroupState, "bank")
+        complete_visits = session.scalar(select(func.count()).select_from(Visit).where(Visit.error.is_(None)))
+    assert 290 <= (state.next_run_at - finished[0].started_at).total_seconds() <= 310
+    assert complete_visits == 1
+    status = run_cli("seeds", "status", "--db", db)
+    assert "bank" in status.stdout and "last heartbeat" in status.stdout
+    engine.dispose()
+
+
+def test_seeds_validate_points_at_the_line(tmp_path: Path) -> None:
+    seeds = tmp_path / "seeds.toml"
+    seeds.write_text('[groups.bank]\nurls = ["https://www.bank-watch.com/"]\nintreval = "1h"\n')
+    result = run_cli("seeds", "validate", str(seeds))
+    assert result.returncode == 2 and f"{seeds}:3" in result.stderr
+    good = write_seeds(tmp_path / "good.toml")
+    assert run_cli("seeds", "validate", str(good)).returncode == 0
