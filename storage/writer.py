@@ -163,7 +163,7 @@ def _store_host_attributes(session: Session, host: str, capture: PageCapture, se
         for (name, domain), third_party in sorted(cookies.items())
     ], seen)
     components = extract_components(capture.html, capture.response_headers, request_urls,
-                                    [c.name for c in capture.cookies])
+                                    [c.name for c in capture.cookies], page_url=capture.final_url)
     upsert_seen(session, Component, ("hostname", "category", "label", "version"), [
         {"hostname": host, "category": c.category, "label": c.label, "version": c.version or ""}
         for c in components
