@@ -9,6 +9,10 @@ from __future__ import annotations
 from bs4 import BeautifulSoup, Tag
 
 from extractors.static_html import (
+    ICON_RELS,
+    IMAGE_EXTENSIONS,
+    JAVASCRIPT_TYPES,
+    PRELOAD_TYPES,
     StaticReference,
     extract_css_references,
     refresh_url,
@@ -16,36 +20,6 @@ from extractors.static_html import (
     srcset_urls,
 )
 
-JAVASCRIPT_TYPES = {
-    "", "module", "application/ecmascript", "application/javascript", "application/x-ecmascript",
-    "application/x-javascript", "text/ecmascript", "text/javascript", "text/javascript1.0",
-    "text/javascript1.1", "text/javascript1.2", "text/javascript1.3", "text/javascript1.4",
-    "text/javascript1.5", "text/jscript", "text/livescript", "text/x-ecmascript", "text/x-javascript",
-}  # fmt: skip
-ICON_RELS = {"icon", "apple-touch-icon", "apple-touch-icon-precomposed", "apple-touch-startup-image", "mask-icon"}
-PRELOAD_TYPES = {
-    "fetch": "fetch", "font": "font", "image": "image", "script": "script", "style": "stylesheet",
-    "track": "texttrack", "audio": "media", "video": "media", "document": "document",
-    "manifest": "manifest", "worker": "other", "sharedworker": "other", "serviceworker": "other",
-    "embed": "other", "object": "other", "xslt": "other",
-}  # fmt: skip
-IMAGE_EXTENSIONS = {
-    "png",
-    "jpg",
-    "jpeg",
-    "jfif",
-    "pjpeg",
-    "gif",
-    "svg",
-    "webp",
-    "avif",
-    "apng",
-    "ico",
-    "cur",
-    "bmp",
-    "tif",
-    "tiff",
-}
 BACKGROUND_TAGS = {"body", "table", "thead", "tbody", "tfoot", "tr", "td", "th"}
 
 

@@ -56,6 +56,20 @@ _HIDDEN_REASONS_JS = """function () {
   return reasons;
 }"""
 
+# The final DOM without its prose: a tracking ID quoted in a page's text (documentation, a code
+# sample) is not the page's own; scripts, noscript, attributes and comments are kept.
+_MARKUP_JS = """() => {
+  const root = document.documentElement.cloneNode(true);
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  const prose = [];
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const parent = node.parentElement && node.parentElement.localName;
+    if (!['script', 'noscript', 'style', 'template'].includes(parent)) prose.push(node);
+  }
+  prose.forEach(node => node.remove());
+  return '<!doctype html>' + root.outerHTML;
+}"""
+
 # Why Chromium refuses a third-party cookie in an off-the-record context.
 _THIRD_PARTY_BLOCKS = {"UserPreferences", "ThirdPartyPhaseout", "ThirdPartyBlockedInFirstPartySet"}
 
@@ -309,7 +323,7 @@ class BrowserCapture:
         html = ""
         if error is None:
             try:
-                html = await asyncio.wait_for(self.page.content(), STEP_TIMEOUT)
+                html = await asyncio.wait_for(self.page.evaluate(_MARKUP_JS), STEP_TIMEOUT)
             except Exception as exc:
                 logger.debug("could not read the DOM of %s: %s", self.requested_url, exc)
         requests = list(self.finished)

@@ -13,6 +13,7 @@ HOSTPAIRS_MODE = "browser"  # or "static": Scrapy's own HTTP stack, no browser
 HOSTPAIRS_STATIC_CONCURRENCY = 16  # concurrent requests in static mode (browser mode: CONCURRENT_REQUESTS)
 HOSTPAIRS_HOST_RULES = ""  # Chromium --host-resolver-rules syntax, applied to every connection
 HOSTPAIRS_ALLOW_PRIVATE = False  # allow private/loopback/link-local targets that are not mapped
+HOSTPAIRS_IGNORE_HTTPS_ERRORS = True  # attacker hosts rarely have valid certificates; errors are recorded
 HOSTPAIRS_DWELL = 5.0  # seconds a visit lasts after the load event (scrolling and mouse included)
 HOSTPAIRS_VISIT_TIMEOUT = 90.0  # hard cap on one visit after navigation, hostile pages included
 HOSTPAIRS_CHROMIUM = os.environ.get("HOSTPAIRS_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"

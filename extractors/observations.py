@@ -93,7 +93,7 @@ class PageCapture:
     links: list[LinkObservation] = field(default_factory=list)
     cookies: list[CookieObservation] = field(default_factory=list)
     html: str = ""
-    """Final DOM (browser mode) or response body (static mode) of the top document."""
+    """Top document: its final DOM without prose text (browser mode) or the response body (static)."""
     response_headers: dict[str, str] = field(default_factory=dict)
     seed_group: str | None = None
     """The seed group whose crawl made this visit, if any."""

@@ -205,7 +205,7 @@ _CSS_REFERENCE = re.compile(rf"@import\s*(?:{_CSS_URL}|{_CSS_STRING})|{_CSS_URL}
 _CSS_ESCAPE = re.compile(r"\\(?:([0-9A-Fa-f]{1,6})[ \t\n\f]?|(\r\n|[\n\r\f])|(.))", re.S)
 _FONT_FACE = re.compile(r"@font-face\s*\{[^}]*\}?", re.I)
 _FONT_EXTENSIONS = frozenset(("woff", "woff2", "ttf", "otf", "eot"))
-_IMAGE_EXTENSIONS = frozenset(
+IMAGE_EXTENSIONS = frozenset(
     ("png", "jpg", "jpeg", "jfif", "pjpeg", "gif", "svg", "webp", "avif", "apng", "ico", "cur", "bmp", "tif", "tiff")
 )
 
@@ -231,7 +231,7 @@ def _css_resource_type(url: str) -> str:
     extension = _extension(url)
     if extension in _FONT_EXTENSIONS:
         return "font"
-    if extension in _IMAGE_EXTENSIONS:
+    if extension in IMAGE_EXTENSIONS:
         return "image"
     return "other"
 
@@ -284,16 +284,16 @@ _REFRESH = re.compile(
     r"[ \t\n\f\r]*(?:[0-9]+|\.)[0-9.]*(?:\Z|(?=[;, \t\n\f\r])[ \t\n\f\r]*[;,]?[ \t\n\f\r]*(.*))", re.S
 )
 _REFRESH_URL_PREFIX = re.compile(r"[Uu][Rr][Ll][ \t\n\f\r]*=[ \t\n\f\r]*")
-_JAVASCRIPT_TYPES = frozenset((
+JAVASCRIPT_TYPES = frozenset((
     "", "module", "application/ecmascript", "application/javascript", "application/x-ecmascript",
     "application/x-javascript", "text/ecmascript", "text/javascript", "text/javascript1.0",
     "text/javascript1.1", "text/javascript1.2", "text/javascript1.3", "text/javascript1.4",
     "text/javascript1.5", "text/jscript", "text/livescript", "text/x-ecmascript", "text/x-javascript",
 ))  # fmt: skip
-_ICON_RELS = frozenset(
+ICON_RELS = frozenset(
     ("icon", "apple-touch-icon", "apple-touch-icon-precomposed", "apple-touch-startup-image", "mask-icon")
 )
-_PRELOAD_TYPES = {
+PRELOAD_TYPES = {
     "fetch": "fetch", "font": "font", "image": "image", "script": "script", "style": "stylesheet",
     "track": "texttrack", "audio": "media", "video": "media", "document": "document",
     "manifest": "manifest", "worker": "other", "sharedworker": "other", "serviceworker": "other",
@@ -331,8 +331,8 @@ def _is_javascript(attrs: _Attributes) -> bool:
     script_type = attrs.get("type")
     if script_type is None:
         language = attrs.get("language")
-        return not language or f"text/{language}".lower() in _JAVASCRIPT_TYPES
-    return script_type.split(";", 1)[0].strip(_ASCII_WHITESPACE).lower() in _JAVASCRIPT_TYPES
+        return not language or f"text/{language}".lower() in JAVASCRIPT_TYPES
+    return script_type.split(";", 1)[0].strip(_ASCII_WHITESPACE).lower() in JAVASCRIPT_TYPES
 
 
 def _link_resource_type(attrs: _Attributes) -> str | None:
@@ -341,12 +341,12 @@ def _link_resource_type(attrs: _Attributes) -> str | None:
     if "stylesheet" in rels:
         return None if attrs.get("disabled") is not None else "stylesheet"
     if "preload" in rels:
-        return _PRELOAD_TYPES.get((attrs.get("as") or "").lower())
+        return PRELOAD_TYPES.get((attrs.get("as") or "").lower())
     if "modulepreload" in rels:
         return "script"
     if "manifest" in rels:
         return "manifest"
-    if rels & _ICON_RELS:
+    if rels & ICON_RELS:
         return "image"
     if "prefetch" in rels:
         return "prefetch"
@@ -446,7 +446,7 @@ def _object(doc: _Document, attrs: _Attributes, tag: str) -> None:
     data = attrs.get("data")
     if data:
         declared = (attrs.get("type") or "").strip(_ASCII_WHITESPACE).lower()
-        if declared.startswith("image/") or (not declared and _extension(data) in _IMAGE_EXTENSIONS):
+        if declared.startswith("image/") or (not declared and _extension(data) in IMAGE_EXTENSIONS):
             doc.add(data, "img.src", "image", tag)
         else:
             doc.add(data, "unknown", "other", tag)

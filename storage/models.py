@@ -15,6 +15,14 @@ class Base(DeclarativeBase):
     pass
 
 
+class SeenAcrossVisits:
+    """Aggregated over visits: first and last time seen, and by how many visits."""
+
+    first_seen: Mapped[datetime] = mapped_column(DateTime)
+    last_seen: Mapped[datetime] = mapped_column(DateTime)
+    visit_count: Mapped[int] = mapped_column(Integer, default=1)
+
+
 class Visit(Base):
     """One visit of one URL, in browser or static mode; failed visits are kept with their error."""
 
@@ -85,7 +93,7 @@ class Dependency(Base):
     visit: Mapped[Visit] = relationship(back_populates="dependencies")
 
 
-class HostPair(Base):
+class HostPair(SeenAcrossVisits, Base):
     """Parent host → child host with a cause, aggregated over all visits."""
 
     __tablename__ = "host_pairs"
@@ -98,9 +106,6 @@ class HostPair(Base):
     parent: Mapped[str] = mapped_column(HOST)
     child: Mapped[str] = mapped_column(HOST)
     cause: Mapped[str] = mapped_column(String(32))
-    first_seen: Mapped[datetime] = mapped_column(DateTime)
-    last_seen: Mapped[datetime] = mapped_column(DateTime)
-    visit_count: Mapped[int] = mapped_column(Integer, default=1)
 
 
 class PairEvidence(Base):
@@ -118,7 +123,7 @@ class PairEvidence(Base):
     initiator_url: Mapped[str | None] = mapped_column(URL)
 
 
-class Resolution(Base):
+class Resolution(SeenAcrossVisits, Base):
     """A hostname and the IP address the crawler actually connected to for it."""
 
     __tablename__ = "resolutions"
@@ -127,12 +132,9 @@ class Resolution(Base):
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     hostname: Mapped[str] = mapped_column(HOST)
     ip: Mapped[str] = mapped_column(String(64), index=True)
-    first_seen: Mapped[datetime] = mapped_column(DateTime)
-    last_seen: Mapped[datetime] = mapped_column(DateTime)
-    visit_count: Mapped[int] = mapped_column(Integer, default=1)
 
 
-class Tracker(Base):
+class Tracker(SeenAcrossVisits, Base):
     """A tracking ID (analytics, tag manager, pixel, ...) seen on a host."""
 
     __tablename__ = "trackers"
@@ -145,12 +147,9 @@ class Tracker(Base):
     hostname: Mapped[str] = mapped_column(HOST)
     attribute_type: Mapped[str] = mapped_column(String(64))
     attribute_value: Mapped[str] = mapped_column(String(255))
-    first_seen: Mapped[datetime] = mapped_column(DateTime)
-    last_seen: Mapped[datetime] = mapped_column(DateTime)
-    visit_count: Mapped[int] = mapped_column(Integer, default=1)
 
 
-class Cookie(Base):
+class Cookie(SeenAcrossVisits, Base):
     """A cookie present in the browser after a visit of a host."""
 
     __tablename__ = "cookies"
@@ -165,12 +164,9 @@ class Cookie(Base):
     cookie_name: Mapped[str] = mapped_column(String(255))
     cookie_domain: Mapped[str] = mapped_column(HOST)
     third_party: Mapped[bool] = mapped_column(Boolean)
-    first_seen: Mapped[datetime] = mapped_column(DateTime)
-    last_seen: Mapped[datetime] = mapped_column(DateTime)
-    visit_count: Mapped[int] = mapped_column(Integer, default=1)
 
 
-class Component(Base):
+class Component(SeenAcrossVisits, Base):
     """A web technology seen on a host; version '' when unknown."""
 
     __tablename__ = "components"
@@ -183,9 +179,6 @@ class Component(Base):
     category: Mapped[str] = mapped_column(String(64))
     label: Mapped[str] = mapped_column(String(128))
     version: Mapped[str] = mapped_column(String(64), default="")
-    first_seen: Mapped[datetime] = mapped_column(DateTime)
-    last_seen: Mapped[datetime] = mapped_column(DateTime)
-    visit_count: Mapped[int] = mapped_column(Integer, default=1)
 
 
 class Alert(Base):

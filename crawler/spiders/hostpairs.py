@@ -125,7 +125,7 @@ class HostpairsSpider(scrapy.Spider):
                 "playwright_include_page": True,
                 "playwright_context": f"visit-{next(_visit_numbers)}",
                 "playwright_context_kwargs": {
-                    "ignore_https_errors": True,
+                    "ignore_https_errors": self.settings.getbool("HOSTPAIRS_IGNORE_HTTPS_ERRORS"),
                     "accept_downloads": False,
                     "service_workers": "block",
                     "user_agent": self.settings.get("HOSTPAIRS_USER_AGENT"),
