@@ -13,16 +13,16 @@ from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
-from sqlalchemy import select
 from rich.table import Table
+from sqlalchemy import select
 
 from crawler.host_rules import HostRules, HostRulesError
 from crawler.targets import TargetError, expand_targets
-from seeds.groups import SeedFileError, format_duration, load_seed_groups
 from extractors.host_pairs import CAUSES
 from extractors.hosts import normalize_host
-from storage.db import DatabaseError, open_database, session_factory
 from extractors.trackers import TRACKER_TYPES
+from seeds.groups import SeedFileError, format_duration, load_seed_groups
+from storage.db import DatabaseError, open_database, session_factory
 from storage.queries import (
     cookie_records,
     host_components,

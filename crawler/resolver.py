@@ -9,8 +9,12 @@ from typing import Any
 
 from scrapy.resolver import CachingHostnameResolver
 from twisted.internet.address import IPv4Address, IPv6Address
-from twisted.internet.interfaces import IHostnameResolver, IHostResolution, IResolutionReceiver
 from twisted.internet.base import ReactorBase
+from twisted.internet.interfaces import (
+    IHostnameResolver,
+    IHostResolution,
+    IResolutionReceiver,
+)
 from zope.interface import implementer
 
 from crawler.host_rules import NOT_FOUND, HostRules

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from seeds.groups import read_seed_urls, url_problem
 
-
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
 
 

@@ -10,7 +10,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from extractors.changes import SEVERITIES, Baseline, Change, PageWatch, detect_changes, merge, observed_in
+from extractors.changes import (
+    SEVERITIES,
+    Baseline,
+    Change,
+    PageWatch,
+    detect_changes,
+    merge,
+    observed_in,
+)
 from extractors.hosts import host_of
 from extractors.observations import PageCapture
 from storage.models import Alert, AlertDelivery, Dependency, Visit

@@ -9,7 +9,15 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from storage.models import Component, Cookie, Frame, HostPair, Resolution, Tracker, Visit
+from storage.models import (
+    Component,
+    Cookie,
+    Frame,
+    HostPair,
+    Resolution,
+    Tracker,
+    Visit,
+)
 
 DIRECTIONS = ("children", "parents")
 

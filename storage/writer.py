@@ -11,13 +11,16 @@ from sqlalchemy import case, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
-from extractors.host_pairs import extract_dependencies, extract_host_pairs, extract_resolutions
 from extractors.components import extract_components
+from extractors.host_pairs import (
+    extract_dependencies,
+    extract_host_pairs,
+    extract_resolutions,
+)
 from extractors.hosts import host_of, normalize_host, same_site
 from extractors.observations import PageCapture
 from extractors.trackers import extract_trackers
 from storage.alerts import AlertPolicy, record_alerts
-from storage.times import from_timestamp
 from storage.models import (
     Component,
     Cookie,
@@ -29,6 +32,7 @@ from storage.models import (
     Tracker,
     Visit,
 )
+from storage.times import from_timestamp
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,15 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from demoweb.server import VirtualWeb
-from storage.models import Dependency, Frame, HostPair, PairEvidence, Resolution, Tracker, Visit
+from storage.models import (
+    Dependency,
+    Frame,
+    HostPair,
+    PairEvidence,
+    Resolution,
+    Tracker,
+    Visit,
+)
 from tests.conftest import engine_for, run_cli, sqlite_url
 from tests.virtual_sites import HOSTILE_TARGETS, MAIN_TARGETS
 

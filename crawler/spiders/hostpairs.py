@@ -9,9 +9,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import scrapy
