@@ -214,7 +214,7 @@ class BrowserCapture:
             # A redirect hop keeps the context of the request it continues.
             observation = replace(previous.observation, url=params["request"]["url"], redirected_from=redirected_from,
                                   status=None, remote_ip=None, remote_port=None, mime_type=None,
-                                  certificate_error=None)
+                                  certificate_error=None, started_at=params.get("wallTime"))
         else:
             is_navigation = resource_type == "document" and params.get("loaderId") == request_id
             navigation_reason = None
@@ -229,6 +229,7 @@ class BrowserCapture:
                 initiator_url=_script_url(initiator) if initiator.get("type") == "script" else initiator.get("url"),
                 navigation_reason=navigation_reason,
                 is_main_frame=frame_id is not None and frame_id == self.main_frame_id,
+                started_at=params.get("wallTime"),
             )
         self.requests[request_id] = _RequestState(observation)
 
@@ -242,6 +243,7 @@ class BrowserCapture:
                 frame_chain=self._frame_chain(self.main_frame_id),
                 initiator_type=initiator.get("type", "other"),
                 initiator_url=_script_url(initiator),
+                started_at=time.time(),
             )
         )
 
@@ -335,6 +337,7 @@ class BrowserCapture:
                 except Exception:
                     body_sha256 = None
             requests.append(replace(state.observation, body_sha256=body_sha256))
+        requests.sort(key=lambda r: r.started_at or 0.0)
         main = self.frames.get(self.main_frame_id or "")
         final_url = main.url if main and main.url else self.requested_url
         top_status = next(

@@ -13,7 +13,9 @@ from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.tree import Tree
 from sqlalchemy import select
 
 from crawler.host_rules import HostRules, HostRulesError
@@ -27,10 +29,11 @@ from storage.queries import (
     cookie_records,
     host_components,
     host_trackers,
-    latest_frames,
+    latest_visit,
     lookup_pairs,
     passive_dns,
     search_trackers,
+    visit_report,
 )
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
@@ -143,6 +146,57 @@ def resolutions(host: str = typer.Argument(...), db: str | None = DbOption, as_j
 
 
 @app.command()
+def visit(url: str = typer.Argument(..., help="A visited URL (as requested or as it ended up)."),
+          db: str | None = DbOption, as_json: bool = typer.Option(False, "--json")) -> None:
+    """The evidence of the latest visit of URL: its frame tree and every dependency."""
+    with sessions_for(db)() as session:
+        found = latest_visit(session, url)
+        if found is None:
+            fail(f"no visit of {url}")
+        report = visit_report(found)
+    if as_json:
+        print(json.dumps(report, indent=2))
+        return
+    info = report["visit"]
+    out.print(f"visit {info['id']} of {info['requestedUrl']} ({info['mode']}, {info['started']} UTC)"
+              + (f" → {info['finalUrl']}" if info["finalUrl"] != info["requestedUrl"] else "")
+              + (f" — failed: {info['error']}" if info["error"] else ""), soft_wrap=True)
+    out.print(frame_tree(report))
+    print_table(report["dependencies"], ("started", "url", "resourceType", "cause", "parent", "initiatorUrl", "status"),
+                f"{len(report['dependencies'])} dependencies")
+
+
+def frame_tree(report: dict[str, Any]) -> Tree:
+    """The frames of a visit report as a Rich tree: URL, creator script, why hidden."""
+    frames = report["frames"]
+    children: dict[str | None, list[dict[str, Any]]] = {}
+    for frame in frames:
+        children.setdefault(frame["parentFrameId"], []).append(frame)
+
+    def label(frame: dict[str, Any]) -> str:
+        notes = []
+        if frame["createdByScript"]:
+            notes.append(f"created by {frame['creatorScriptUrl'] or 'an inline script'}")
+        if frame["hidden"]:
+            notes.append(f"[bold red]hidden[/]: {frame['hiddenReasons']}")
+        if frame["detached"]:
+            notes.append("removed")
+        return escape(frame["url"] or "(no document)") + (f"  [dim]({'; '.join(notes)})[/]" if notes else "")
+
+    def add(node: Tree, frame: dict[str, Any]) -> None:
+        branch = node.add(label(frame))
+        for child in children.get(frame["frameId"], []):
+            add(branch, child)
+
+    roots = children.get(None, [])
+    tree = Tree(label(roots[0]) if roots else "(no frames)")
+    for root in roots:
+        for child in children.get(root["frameId"], []):
+            add(tree, child)
+    return tree
+
+
+@app.command()
 def trackers(
     host: str | None = typer.Argument(None, help="Host whose trackers to list (subdomains too)."),
     search: str | None = typer.Option(None, "--search", help="List every host seen with this tracker value."),
@@ -227,11 +281,10 @@ def demo(db: str | None = DbOption, dwell: float = typer.Option(5.0, min=0.0),
         bank = query_host(DEMO_SEEDS[0])
         response = lookup_pairs(session, bank, "children")
         print_table(response["results"], PAIR_COLUMNS, f"what {bank} references ({response['totalRecords']} host pairs)")
-        frames = [
-            {"frame": f.url, "created by": f.creator_script_url or "HTML", "hidden": f.hidden_reasons or "no"}
-            for f in latest_frames(session, DEMO_SEEDS[0])
-        ]
-        print_table(frames, ("frame", "created by", "hidden"), f"frames of {DEMO_SEEDS[0]} (latest visit)")
+        visit = latest_visit(session, DEMO_SEEDS[0])
+        if visit is not None:
+            out.print(f"frames of {DEMO_SEEDS[0]} (latest visit) — `hostpairs visit {DEMO_SEEDS[0]}`")
+            out.print(frame_tree(visit_report(visit)))
         events = list_alerts(session)
         rows = [{**e, "signals": "; ".join(e["signals"])} for e in events]
         print_table(rows, ("id", "severity", "kind", "page_url", "child_url", "signals"),

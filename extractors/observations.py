@@ -28,6 +28,8 @@ class RequestObservation:
     navigation_reason: str | None = None
     """For a frame's navigation: scriptInitiated, metaTagRefresh, httpHeaderRefresh, ..."""
     is_main_frame: bool = False
+    started_at: float | None = None
+    """When the request started (POSIX time), if known."""
     redirected_from: str | None = None
     """URL of the previous hop when this request follows an HTTP redirect."""
     status: int | None = None

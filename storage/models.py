@@ -89,6 +89,7 @@ class Dependency(Base):
     frame_id: Mapped[str | None] = mapped_column(String(64))
     frame_url: Mapped[str | None] = mapped_column(URL)
     is_main_frame: Mapped[bool] = mapped_column(Boolean, default=False)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime)
     initiator_type: Mapped[str] = mapped_column(String(32))
     initiator_url: Mapped[str | None] = mapped_column(URL)
     redirected_from: Mapped[str | None] = mapped_column(URL)

@@ -83,14 +83,36 @@ def passive_dns(session: Session, host: str) -> dict[str, Any]:
     }
 
 
-def latest_frames(session: Session, page_url: str) -> list[Frame]:
-    """The frames (top page excluded) of the latest visit of `page_url`."""
-    visit_id = session.scalar(
-        select(Visit.id).where(Visit.requested_url == page_url).order_by(Visit.started_at.desc()).limit(1)
+def latest_visit(session: Session, page_url: str) -> Visit | None:
+    """The latest visit of `page_url` (as requested, or as it ended up after redirects)."""
+    return session.scalar(
+        select(Visit).where(or_(Visit.requested_url == page_url, Visit.final_url == page_url))
+        .order_by(Visit.started_at.desc(), Visit.id.desc()).limit(1)
     )
-    return list(session.scalars(
-        select(Frame).where(Frame.visit_id == visit_id, Frame.parent_frame_id.is_not(None)).order_by(Frame.id)
-    ))
+
+
+def visit_report(visit: Visit) -> dict[str, Any]:
+    """A visit's evidence: the visit, its frame tree and every dependency."""
+    return {
+        "visit": {"id": visit.id, "requestedUrl": visit.requested_url, "finalUrl": visit.final_url,
+                  "mode": visit.mode, "started": pt_time(visit.started_at), "finished": pt_time(visit.finished_at),
+                  "status": visit.status, "error": visit.error},
+        "frames": [
+            {"frameId": f.frame_id, "parentFrameId": f.parent_frame_id, "url": f.url,
+             "createdByScript": f.created_by_script, "creatorScriptUrl": f.creator_script_url,
+             "hidden": f.hidden, "hiddenReasons": f.hidden_reasons, "detached": f.detached}
+            for f in sorted(visit.frames, key=lambda f: f.id)
+        ],
+        "dependencies": [
+            {"started": d.started_at and pt_time(d.started_at), "url": d.url, "resourceType": d.resource_type,
+             "cause": d.cause, "parent": d.parent_host,
+             "frameId": d.frame_id, "initiatorType": d.initiator_type, "initiatorUrl": d.initiator_url,
+             "redirectedFrom": d.redirected_from, "status": d.status, "remoteIp": d.remote_ip,
+             "remotePort": d.remote_port, "error": d.error, "certificateError": d.certificate_error,
+             "sha256": d.body_sha256}
+            for d in sorted(visit.dependencies, key=lambda d: d.id)
+        ],
+    }
 
 
 def host_trackers(session: Session, host: str) -> dict[str, Any]:

@@ -283,3 +283,19 @@ def test_static_mode_sees_what_the_markup_declares(tmp_path: Path, host_rules: s
             ("refresh-cc.com", "landing-dd.com", "meta.refresh")} <= pairs
     assert modes == {"static"}
     assert {"UA-7654321-2", "GTM-TRK4EX", "1234567890123456"} <= trackers
+
+
+def test_visit_command_shows_the_evidence_in_order(crawled: tuple[str, Engine, str]) -> None:
+    url, engine, _ = crawled
+    report = json.loads(run_cli("visit", f"https://{NEWS}/", "--json", "--db", url).stdout)
+    assert report["visit"]["requestedUrl"] == f"https://{NEWS}/" and report["visit"]["mode"] == "browser"
+    assert len(report["frames"]) == 1 + 9  # the page and every frame it built, nested ones included
+    with Session(engine) as session:
+        started = dict(session.execute(
+            select(Dependency.url, Dependency.started_at).where(Dependency.visit_id == report["visit"]["id"])).all())
+    page, late = started[f"https://{NEWS}/"], started["https://late-g.net/late.js"]
+    assert (late - page).total_seconds() >= 2  # injected on a 2 s timer, seen because the visit dwelt
+    assert [d["url"] for d in report["dependencies"]][0] == f"https://{NEWS}/"
+    tree = run_cli("visit", f"https://{NEWS}/", "--db", url).stdout
+    assert "hidden" in tree and "display:none" in tree and "frames-d.io" in tree
+    assert run_cli("visit", "https://never-visited.example/", "--db", url).returncode == 2

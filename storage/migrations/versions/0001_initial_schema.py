@@ -71,6 +71,7 @@ def upgrade() -> None:
     sa.Column('frame_id', sa.String(length=64), nullable=True),
     sa.Column('frame_url', sa.Text(), nullable=True),
     sa.Column('is_main_frame', sa.Boolean(), nullable=False),
+    sa.Column('started_at', sa.DateTime(), nullable=True),
     sa.Column('initiator_type', sa.String(length=32), nullable=False),
     sa.Column('initiator_url', sa.Text(), nullable=True),
     sa.Column('redirected_from', sa.Text(), nullable=True),
