@@ -250,6 +250,32 @@ def components(host: str = typer.Argument(...), db: str | None = DbOption, as_js
 
 
 @app.command()
+def serve(
+    db: str | None = DbOption,
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8000, min=0, max=65535),
+    api_key: list[str] = typer.Option([], "--api-key", help="USER:KEY allowed in (repeatable; also $HOSTPAIRS_API_KEYS)."),
+) -> None:
+    """Serve the PassiveTotal-compatible HTTP API and a look-up page."""
+    from api.server import make_server, parse_api_keys
+
+    try:
+        keys = parse_api_keys(",".join([*api_key, os.environ.get("HOSTPAIRS_API_KEYS", "")]))
+    except ValueError as exc:
+        fail(str(exc))
+    if not keys and host not in ("127.0.0.1", "localhost", "::1"):
+        fail(f"refusing to serve {host} without authentication: give --api-key USER:KEY")
+    sessions = sessions_for(db)
+    try:
+        server = make_server(sessions, host, port, keys)
+    except OSError as exc:
+        fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+    err.print(f"hostpairs API on http://{host}:{server.server_address[1]}/ "
+              f"({'HTTP Basic with ' + str(len(keys)) + ' keys' if keys else 'no authentication, loopback only'})")
+    server.serve_forever()
+
+
+@app.command()
 def demo(db: str | None = DbOption, dwell: float = typer.Option(5.0, min=0.0),
          alert_file: str = typer.Option("demo-alerts.jsonl", "--alert-file")) -> None:
     """The whole story on the bundled demo web: a baseline crawl of the demo bank and shop, the

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 from datetime import datetime
 from typing import Any
 
@@ -38,12 +39,18 @@ def attribute_response(results: list[dict[str, Any]]) -> dict[str, Any]:
     return {"totalRecords": len(results), "success": True, "facets": [], "results": results}
 
 
-def lookup_pairs(session: Session, host: str, direction: str, cause: str | None = None) -> dict[str, Any]:
-    """Host pairs whose parent (direction=children) or child (direction=parents) is `host` or below it."""
+def lookup_pairs(session: Session, host: str, direction: str, cause: str | None = None,
+                 start: datetime | None = None, end: datetime | None = None) -> dict[str, Any]:
+    """Host pairs whose parent (direction=children) or child (direction=parents) is `host` or below
+    it, optionally only those seen between `start` and `end`."""
     column = HostPair.parent if direction == "children" else HostPair.child
     statement = select(HostPair).where(host_filter(column, host))
     if cause:
         statement = statement.where(HostPair.cause == cause)
+    if start:
+        statement = statement.where(HostPair.last_seen >= start)
+    if end:
+        statement = statement.where(HostPair.first_seen <= end)
     statement = statement.order_by(HostPair.last_seen.desc(), HostPair.parent, HostPair.child, HostPair.cause)
     results = [
         {"parent": p.parent, "child": p.child, "cause": p.cause,
@@ -53,16 +60,28 @@ def lookup_pairs(session: Session, host: str, direction: str, cause: str | None 
     return attribute_response(results)
 
 
+def _is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _resolutions(session: Session, query: str) -> list[Resolution]:
+    """Resolutions of a host and its subdomains, or of an IP address."""
+    condition = Resolution.ip == query if _is_ip(query) else host_filter(Resolution.hostname, query)
+    return list(session.scalars(select(Resolution).where(condition).order_by(Resolution.last_seen.desc())))
+
+
 def passive_dns(session: Session, host: str) -> dict[str, Any]:
-    """Resolutions observed for `host` and its subdomains, in the passive-DNS shape."""
-    rows = list(session.scalars(
-        select(Resolution).where(host_filter(Resolution.hostname, host)).order_by(Resolution.last_seen.desc())
-    ))
+    """Resolutions observed for a host and its subdomains (or for an IP), in the passive-DNS shape."""
+    rows = _resolutions(session, host)
     results = [
         {
-            "value": r.hostname,
-            "resolve": r.ip,
-            "resolveType": "ip",
+            "value": r.ip if _is_ip(host) else r.hostname,
+            "resolve": r.hostname if _is_ip(host) else r.ip,
+            "resolveType": "domain" if _is_ip(host) else "ip",
             "recordType": "AAAA" if ":" in r.ip else "A",
             "firstSeen": pt_time(r.first_seen),
             "lastSeen": pt_time(r.last_seen),
@@ -74,7 +93,7 @@ def passive_dns(session: Session, host: str) -> dict[str, Any]:
     ]
     return {
         "queryValue": host,
-        "queryType": "domain",
+        "queryType": "ip" if _is_ip(host) else "domain",
         "firstSeen": min((r["firstSeen"] for r in results), default=None),
         "lastSeen": max((r["lastSeen"] for r in results), default=None),
         "totalRecords": len(results),
@@ -176,3 +195,15 @@ def host_components(session: Session, host: str) -> dict[str, Any]:
          "firstSeen": pt_time(c.first_seen), "lastSeen": pt_time(c.last_seen)}
         for c in rows
     ])
+
+
+def unique_resolutions(session: Session, query: str) -> dict[str, Any]:
+    """The distinct answers for a host (IPs) or an IP (hosts), with how often each was seen."""
+    counts: dict[str, int] = {}
+    for r in _resolutions(session, query):
+        answer = r.hostname if _is_ip(query) else r.ip
+        counts[answer] = counts.get(answer, 0) + r.visit_count
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return {"queryValue": query, "queryType": "ip" if _is_ip(query) else "domain", "total": len(ordered),
+            "pager": None, "results": [answer for answer, _ in ordered],
+            "frequency": [[answer, count] for answer, count in ordered]}

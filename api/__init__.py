@@ -1,0 +1,1 @@
+"""The HTTP API: PassiveTotal-compatible endpoints and a look-up page."""
