@@ -24,6 +24,7 @@ from playwright.async_api import CDPSession, Frame, Page
 from crawler.browsing import STEP_TIMEOUT
 from extractors.observations import (
     CookieObservation,
+    FormObservation,
     FrameObservation,
     LinkObservation,
     PageCapture,
@@ -73,8 +74,18 @@ _MARKUP_JS = """() => {
 # Why Chromium refuses a third-party cookie in an off-the-record context.
 _THIRD_PARTY_BLOCKS = {"UserPreferences", "ThirdPartyPhaseout", "ThirdPartyBlockedInFirstPartySet"}
 
-_LINKS_JS = """() => Array.from(document.querySelectorAll('a[href], area[href], link[href]'),
-  el => [el.localName === 'link' ? 'link' : 'a', el.href, el.getAttribute('rel')])"""
+_DOM_REFERENCES_JS = """() => ({
+  links: Array.from(document.querySelectorAll('a[href], area[href], link[href]'),
+    el => [el.localName === 'link' ? 'link' : 'a', el.href, el.getAttribute('rel')]),
+  forms: Array.from(document.forms, form => {
+    const sensitive = [];
+    if (form.querySelector('input[type=password]')) sensitive.push('password');
+    const card = /cc-?(number|csc|exp)|card.?(num|no)|cvc|cvv|security.?code/i;
+    if (Array.from(form.elements).some(el => card.test([el.name, el.id, el.autocomplete].join(' '))))
+      sensitive.push('payment card');
+    return [form.action, (form.method || 'get').toLowerCase(), sensitive];
+  }),
+})"""
 
 
 @dataclass
@@ -320,7 +331,7 @@ class BrowserCapture:
 
         After an error the page may not answer, so only what the browser itself knows is read."""
         frames = await self._frame_observations(inspect_elements=error is None)
-        links = await self._links() if error is None else []
+        links, forms = await self._dom_references() if error is None else ([], [])
         cookies = await self._cookies()
         html = ""
         if error is None:
@@ -356,6 +367,7 @@ class BrowserCapture:
             requests=requests,
             frames=frames,
             links=links,
+            forms=forms,
             cookies=cookies,
             html=html,
             response_headers=self.document_headers,
@@ -402,21 +414,27 @@ class BrowserCapture:
             logger.debug("could not inspect frame %s: %s", frame_id, exc)
             return ()
 
-    async def _links(self) -> list[LinkObservation]:
-        links = []
+    async def _dom_references(self) -> tuple[list[LinkObservation], list[FormObservation]]:
+        """Links and forms of every frame's final DOM."""
+        links, forms = [], []
         for frame in self.page.frames:
             chain = _playwright_frame_chain(frame)
             try:
-                hrefs = await asyncio.wait_for(frame.evaluate(_LINKS_JS), STEP_TIMEOUT)
+                found = await asyncio.wait_for(frame.evaluate(_DOM_REFERENCES_JS), STEP_TIMEOUT)
             except Exception as exc:
                 logger.debug("could not read links of %s: %s", frame.url, exc)
                 continue
             links.extend(
                 LinkObservation(href, chain, tag, rel)
-                for tag, href, rel in dict.fromkeys(tuple(entry) for entry in hrefs or ())
+                for tag, href, rel in dict.fromkeys(tuple(entry) for entry in found.get("links") or ())
                 if isinstance(href, str)
             )
-        return links
+            forms.extend(
+                FormObservation(action, method, chain, tuple(sensitive))
+                for action, method, sensitive in found.get("forms") or ()
+                if isinstance(action, str)
+            )
+        return links, forms
 
     async def _cookies(self) -> list[CookieObservation]:
         try:

@@ -3,7 +3,8 @@
 Alerts (the 2017 KNF case, Magecart skimmers, PCI DSS 11.6.1):
 - `new_iframe`: a frame loads a document from a host never seen in a frame of this page;
 - `new_script_host`: a script comes from a host never seen serving scripts to this page;
-- `script_changed`: a script at a known URL has a body never seen at that URL.
+- `script_changed`: a script at a known URL has a body never seen at that URL;
+- `new_form_action`: a form submits to a host no form of this page submitted to before.
 Each alert carries its evidence and the signals that raise its severity; see `detect_changes`.
 """
 
@@ -29,6 +30,9 @@ class Baseline:
     frame_hosts: frozenset[str] = frozenset()
     script_hosts: frozenset[str] = frozenset()
     script_hashes: dict[str, frozenset[str]] = field(default_factory=dict)
+    form_visits: int = 0
+    """How many of the visits read the page's forms (browser mode does, static mode does not)."""
+    form_action_hosts: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -52,8 +56,10 @@ class PageWatch:
     is_allowlisted: Callable[[str], bool] = lambda host: False
 
 
-def observed_in(capture_requests: Iterable[tuple[str, str, str | None, bool]]) -> Baseline:
-    """A one-visit baseline from (url, resource_type, body_sha256, is_main_frame) tuples."""
+def observed_in(capture_requests: Iterable[tuple[str, str, str | None, bool]],
+                form_action_hosts: Iterable[str] | None = None) -> Baseline:
+    """A one-visit baseline from (url, resource_type, body_sha256, is_main_frame) tuples and, when
+    the visit read the page's forms, the hosts they submit to."""
     frame_hosts, script_hosts, hashes = set(), set(), {}
     for url, resource_type, body_sha256, is_main_frame in capture_requests:
         host = host_of(url)
@@ -66,19 +72,23 @@ def observed_in(capture_requests: Iterable[tuple[str, str, str | None, bool]]) -
             if body_sha256:
                 hashes.setdefault(url, set()).add(body_sha256)
     return Baseline(1, frozenset(frame_hosts), frozenset(script_hosts),
-                    {url: frozenset(h) for url, h in hashes.items()})
+                    {url: frozenset(h) for url, h in hashes.items()},
+                    int(form_action_hosts is not None), frozenset(form_action_hosts or ()))
 
 
 def merge(baselines: Iterable[Baseline]) -> Baseline:
     """The union of several visits' baselines."""
-    visits, frames, scripts, hashes = 0, set(), set(), {}
+    visits, form_visits, frames, scripts, forms, hashes = 0, 0, set(), set(), set(), {}
     for baseline in baselines:
         visits += baseline.visits
+        form_visits += baseline.form_visits
         frames |= baseline.frame_hosts
         scripts |= baseline.script_hosts
+        forms |= baseline.form_action_hosts
         for url, seen in baseline.script_hashes.items():
             hashes.setdefault(url, set()).update(seen)
-    return Baseline(visits, frozenset(frames), frozenset(scripts), {u: frozenset(h) for u, h in hashes.items()})
+    return Baseline(visits, frozenset(frames), frozenset(scripts), {u: frozenset(h) for u, h in hashes.items()},
+                    form_visits, frozenset(forms))
 
 
 def _severity(signals: list[str]) -> str:
@@ -134,6 +144,20 @@ def detect_changes(capture: PageCapture, baseline: Baseline, watch: PageWatch,
                 evidence["sha256"] = request.body_sha256
                 changes.setdefault(("script_changed", request.url), Change(
                     "script_changed", dependency.cause, host, request.url, _severity(signals), tuple(signals), evidence))
+
+    if baseline.form_visits:
+        for form in capture.forms:
+            host = host_of(form.action)
+            if not host or host in baseline.form_action_hosts or watch.is_allowlisted(host):
+                continue
+            signals = [f"form asks for {' and '.join(form.sensitive_fields)}"] if form.sensitive_fields else []
+            signals += common_signals(host)
+            evidence = {"page_url": capture.requested_url, "final_url": capture.final_url,
+                        "form_action": form.action, "method": form.method,
+                        "document_url": form.frame_chain[0] if form.frame_chain else None,
+                        "sensitive_fields": list(form.sensitive_fields)}
+            changes.setdefault(("new_form_action", host), Change(
+                "new_form_action", None, host, form.action, _severity(signals), tuple(signals), evidence))
 
     # One alert per frame, for the first new host it loaded; its later navigations are evidence.
     for frame_id, documents in frame_documents.items():

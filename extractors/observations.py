@@ -69,6 +69,17 @@ class LinkObservation:
 
 
 @dataclass(frozen=True)
+class FormObservation:
+    """A <form> in the final DOM of a frame: where it submits and what it asks for."""
+
+    action: str
+    method: str
+    frame_chain: tuple[str, ...]
+    sensitive_fields: tuple[str, ...] = ()
+    """"password" and/or "payment card" when the form has such inputs."""
+
+
+@dataclass(frozen=True)
 class CookieObservation:
     name: str
     domain: str
@@ -93,6 +104,7 @@ class PageCapture:
     requests: list[RequestObservation] = field(default_factory=list)
     frames: list[FrameObservation] = field(default_factory=list)
     links: list[LinkObservation] = field(default_factory=list)
+    forms: list[FormObservation] = field(default_factory=list)
     cookies: list[CookieObservation] = field(default_factory=list)
     html: str = ""
     """Top document: its final DOM without prose text (browser mode) or the response body (static)."""

@@ -21,7 +21,7 @@ from extractors.changes import (
 )
 from extractors.hosts import host_of
 from extractors.observations import PageCapture
-from storage.models import Alert, AlertDelivery, Dependency, Visit
+from storage.models import Alert, AlertDelivery, Dependency, Form, Visit
 
 
 @dataclass(frozen=True)
@@ -36,10 +36,17 @@ class AlertPolicy:
 
 def baseline(session: Session, page_url: str, before_visit_id: int, visits: int) -> Baseline:
     """What the last `visits` successful visits of `page_url` before this one saw."""
-    visit_ids = list(session.scalars(
-        select(Visit.id).where(Visit.requested_url == page_url, Visit.id < before_visit_id, Visit.error.is_(None))
+    recent = session.execute(
+        select(Visit.id, Visit.mode).where(Visit.requested_url == page_url, Visit.id < before_visit_id,
+                                           Visit.error.is_(None))
         .order_by(Visit.id.desc()).limit(visits)
-    ))
+    ).all()
+    visit_ids = [visit_id for visit_id, _ in recent]
+    form_hosts: dict[int, list[str]] = {visit_id: [] for visit_id, mode in recent if mode == "browser"}
+    for visit_id, host in session.execute(
+        select(Form.visit_id, Form.action_host).where(Form.visit_id.in_(list(form_hosts)), Form.action_host.is_not(None))
+    ):
+        form_hosts[visit_id].append(host)
     rows = session.execute(
         select(Dependency.visit_id, Dependency.url, Dependency.resource_type, Dependency.body_sha256,
                Dependency.is_main_frame).where(Dependency.visit_id.in_(visit_ids))
@@ -47,7 +54,7 @@ def baseline(session: Session, page_url: str, before_visit_id: int, visits: int)
     per_visit: dict[int, list[tuple[str, str, str | None, bool]]] = {visit_id: [] for visit_id in visit_ids}
     for visit_id, url, resource_type, body_sha256, is_main_frame in rows:
         per_visit[visit_id].append((url, resource_type, body_sha256, is_main_frame))
-    return merge(observed_in(requests) for requests in per_visit.values())
+    return merge(observed_in(requests, form_hosts.get(visit_id)) for visit_id, requests in per_visit.items())
 
 
 def known_hosts(session: Session, hosts: set[str], except_visit_id: int) -> frozenset[str]:

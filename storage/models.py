@@ -51,6 +51,7 @@ class Visit(Base):
 
     frames: Mapped[list[Frame]] = relationship(back_populates="visit", cascade="all, delete-orphan")
     dependencies: Mapped[list[Dependency]] = relationship(back_populates="visit", cascade="all, delete-orphan")
+    forms: Mapped[list[Form]] = relationship(back_populates="visit", cascade="all, delete-orphan")
 
 
 class Frame(Base):
@@ -102,6 +103,22 @@ class Dependency(Base):
     body_sha256: Mapped[str | None] = mapped_column(String(64))
 
     visit: Mapped[Visit] = relationship(back_populates="dependencies")
+
+
+class Form(Base):
+    """A form of a visited page: where it submits and whether it asks for passwords or cards."""
+
+    __tablename__ = "forms"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"), index=True)
+    frame_url: Mapped[str | None] = mapped_column(URL)
+    action_url: Mapped[str] = mapped_column(URL)
+    action_host: Mapped[str | None] = mapped_column(HOST)
+    method: Mapped[str] = mapped_column(String(16))
+    sensitive_fields: Mapped[str | None] = mapped_column(Text)
+
+    visit: Mapped[Visit] = relationship(back_populates="forms")
 
 
 class HostPair(SeenAcrossVisits, Base):

@@ -25,6 +25,7 @@ from storage.models import (
     Component,
     Cookie,
     Dependency,
+    Form,
     Frame,
     HostPair,
     PairEvidence,
@@ -120,6 +121,11 @@ def store_capture(sessions: sessionmaker[Session], capture: PageCapture,
                 body_sha256=d.request.body_sha256,
             )
             for d in extract_dependencies(capture)
+        ]
+        visit.forms = [
+            Form(frame_url=f.frame_chain[0] if f.frame_chain else None, action_url=f.action,
+                 action_host=host_of(f.action), method=f.method, sensitive_fields=", ".join(f.sensitive_fields) or None)
+            for f in capture.forms
         ]
         session.add(visit)
         session.flush()

@@ -94,3 +94,17 @@ def test_a_script_that_rotates_among_known_bodies_is_not_changed() -> None:
     baseline = merge([BASELINE, observed_in([(f"{PAGE}js/view.js", "script", "d" * 64, False)])])
     capture = visit(script(f"{PAGE}js/view.js", sha="d" * 64))
     assert detect_changes(capture, baseline, PageWatch(), frozenset()) == []
+
+
+def test_a_login_form_posting_to_a_new_host_alerts_but_only_against_visits_that_read_forms() -> None:
+    from extractors.observations import FormObservation
+
+    capture = visit()
+    capture.forms = [FormObservation("https://www.bank-a.com/session", "post", (PAGE,), ("password",)),
+                     FormObservation("https://collect.phish-kit.net/p", "post", (PAGE,), ("password", "payment card"))]
+    read_forms = merge([BASELINE, observed_in([], ["www.bank-a.com"])])
+    [change] = detect_changes(capture, read_forms, PageWatch(frozenset({"login"})), frozenset())
+    assert (change.kind, change.child_host, change.severity) == ("new_form_action", "collect.phish-kit.net", "critical")
+    assert change.signals[0] == "form asks for password and payment card"
+    assert change.evidence["method"] == "post"
+    assert detect_changes(capture, BASELINE, PageWatch(), frozenset()) == []  # static baselines saw no forms

