@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any
 
-from playwright.async_api import CDPSession, Frame, Page
+from playwright.async_api import CDPSession, Frame, Page, Request
 
 from crawler.browsing import STEP_TIMEOUT
 from extractors.observations import (
@@ -140,6 +140,7 @@ class BrowserCapture:
         self.blocked: dict[str, str] = {}
         self.document_headers: dict[str, str] = {}
         self.refused_cookies: list[CookieObservation] = []
+        self.browser_requests: list[Request] = []
 
     @classmethod
     async def attach(cls, page: Page, requested_url: str, depth: int = 0) -> BrowserCapture:
@@ -160,12 +161,16 @@ class BrowserCapture:
         }
         for event, handler in handlers.items():
             session.on(event, handler)
+        page.on("request", capture._on_browser_request)
         await session.send("Page.enable")
         await session.send("Network.enable")
         tree = await session.send("Page.getFrameTree")
         capture.main_frame_id = tree["frameTree"]["frame"]["id"]
         capture.frames[capture.main_frame_id] = _FrameState(parent_id=None)
         return capture
+
+    def _on_browser_request(self, request: Request) -> None:
+        self.browser_requests.append(request)
 
     def note_blocked(self, url: str, reason: str) -> None:
         """Remember why the crawler refused a request, to report it instead of a bare network error."""
@@ -348,6 +353,7 @@ class BrowserCapture:
                 except Exception:
                     body_sha256 = None
             requests.append(replace(state.observation, body_sha256=body_sha256))
+        requests += await self._worker_requests({r.url for r in requests})
         requests.sort(key=lambda r: r.started_at or 0.0)
         main = self.frames.get(self.main_frame_id or "")
         final_url = main.url if main and main.url else self.requested_url
@@ -372,6 +378,42 @@ class BrowserCapture:
             html=html,
             response_headers=self.document_headers,
         )
+
+    async def _worker_requests(self, seen_urls: set[str]) -> list[RequestObservation]:
+        """Requests the page's DevTools session did not see: those of web workers, which Playwright
+        reports on the frame that started the worker. Cause: xmlhttprequest, per the semantics."""
+        observations = []
+        for request in self.browser_requests:
+            if request.url in seen_urls or not request.url.startswith(("http:", "https:")):
+                continue
+            seen_urls.add(request.url)
+            status = remote_ip = remote_port = None
+            try:
+                response = await asyncio.wait_for(request.response(), STEP_TIMEOUT)
+                if response is not None:
+                    status = response.status
+                    address = await asyncio.wait_for(response.server_addr(), STEP_TIMEOUT) or {}
+                    remote_ip, remote_port = address.get("ipAddress"), address.get("port")
+            except Exception as exc:
+                logger.debug("no response for worker request %s: %s", request.url, exc)
+            try:
+                chain = _playwright_frame_chain(request.frame)
+            except Exception:
+                chain = self._frame_chain(self.main_frame_id)
+            timing = request.timing or {}
+            observations.append(RequestObservation(
+                url=request.url,
+                resource_type=request.resource_type,
+                frame_chain=chain,
+                initiator_type="worker",
+                declared_cause="xmlhttprequest",
+                status=status,
+                remote_ip=remote_ip,
+                remote_port=remote_port,
+                error=request.failure,
+                started_at=timing.get("startTime", 0) / 1000 or None,
+            ))
+        return observations
 
     async def _frame_observations(self, inspect_elements: bool) -> list[FrameObservation]:
         observations = []

@@ -87,6 +87,7 @@ def crawl(
     depth: int = typer.Option(0, min=0, help="Follow same-site links this many levels deep."),
     max_pages: int = typer.Option(100, min=1, help="Stop scheduling pages after this many."),
     dwell: float = typer.Option(5.0, min=0.0, help="Seconds to stay on each page after load."),
+    page_timeout: float = typer.Option(30.0, min=1.0, help="Seconds a page may take to load."),
     host_rules: str = typer.Option("", "--host-rules", help="Chromium host resolver rules, e.g. 'MAP * 127.0.0.1:8080'."),
     allow_private: bool = typer.Option(False, help="Allow crawling private/loopback addresses that are not mapped."),
     mode: Mode = typer.Option(Mode.browser, help="browser: headless Chromium; static: Scrapy's HTTP stack, no browser."),
@@ -106,7 +107,8 @@ def crawl(
     if not urls and not groups:
         fail("nothing to crawl: give URLs, seed files or --seeds FILE")
     sessions_for(db)  # fail early on a database that does not connect
-    options = CrawlOptions(db=db, depth=depth, max_pages=max_pages, dwell=dwell, host_rules=host_rules,
+    options = CrawlOptions(db=db, depth=depth, max_pages=max_pages, dwell=dwell, page_timeout=page_timeout,
+                           host_rules=host_rules,
                            allow_private=allow_private, mode=mode.value, seeds=str(seeds or ""), group=group or "",
                            due=due, alert_file=alert_file, webhooks=tuple(webhook), verbose=verbose)
     summary = run_crawl(urls, options, err)

@@ -27,6 +27,7 @@ class CrawlOptions:
     depth: int = 0
     max_pages: int = 100
     dwell: float = 5.0
+    page_timeout: float = 30.0
     host_rules: str = ""
     allow_private: bool = False
     mode: str = "browser"
@@ -46,6 +47,8 @@ def run_crawl(urls: list[str], options: CrawlOptions, console: Console) -> dict[
         "HOSTPAIRS_HOST_RULES": options.host_rules,
         "HOSTPAIRS_ALLOW_PRIVATE": options.allow_private,
         "HOSTPAIRS_DWELL": options.dwell,
+        "PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT": options.page_timeout * 1000,
+        "DOWNLOAD_TIMEOUT": options.page_timeout,
         "HOSTPAIRS_MODE": options.mode,
         "LOG_LEVEL": "INFO" if options.verbose else "ERROR",
     }

@@ -47,6 +47,8 @@ EXPECTED_NEWS_PAIRS = {
     (NEWS, "written-t.net", "iframe.write"),
     (NEWS, "api-j.io", "xmlhttprequest"),
     (NEWS, "xhr-k.com", "xmlhttprequest"),
+    (NEWS, "worker-api-pp.net", "xmlhttprequest"),  # requests of a web worker
+    (NEWS, "worker-lib-qq.org", "xmlhttprequest"),
     (NEWS, "late-g.net", "script.src"),
     (NEWS, "scroll-h.org", "img.src"),
     (NEWS, "mouse-i.com", "script.src"),
@@ -199,7 +201,8 @@ def test_second_crawl_moves_last_seen_and_keeps_first_seen(crawled: tuple[str, E
 def test_hostile_pages_do_not_stall_the_crawl_or_download(tmp_path: Path, host_rules: str) -> None:
     url = sqlite_url(tmp_path)
     started = time.monotonic()
-    result = run_cli("crawl", *HOSTILE_TARGETS, "--db", url, "--dwell", "1", "--host-rules", host_rules)
+    result = run_cli("crawl", *HOSTILE_TARGETS, "--db", url, "--dwell", "1", "--page-timeout", "5",
+                     "--host-rules", host_rules)
     assert result.returncode == 0, result.stderr
     engine = engine_for(url)
     with Session(engine) as session:
@@ -208,6 +211,7 @@ def test_hostile_pages_do_not_stall_the_crawl_or_download(tmp_path: Path, host_r
     engine.dispose()
     assert set(visits) == set(HOSTILE_TARGETS)
     assert "unresponsive" in visits["https://busy-ii.com/"].error
+    assert "unresponsive" in visits["https://busy-at-load-rr.com/"].error  # stuck before it was handed over
     assert ("busy-ii.com", "busy-img-ll.com", "img.src") in pairs  # what was seen before it hung is kept
     assert "download" in visits["https://download-jj.com/file.exe"].error.lower()
     assert visits["https://alert-kk.com/"].error is None

@@ -26,6 +26,7 @@ NEWS_PAGE = """<!doctype html><html><head><title>News A</title>
   var doc = document.getElementById('blank').contentDocument;
   doc.open(); doc.write("<script src='https://written-t.net/w.js'><\\/script>"); doc.close();
   fetch('https://api-j.io/data').catch(function () {});
+  new Worker('/worker.js');
   var xhr = new XMLHttpRequest(); xhr.open('GET', 'https://xhr-k.com/x'); xhr.send();
   setTimeout(function () {
     var s = document.createElement('script'); s.src = 'https://late-g.net/late.js'; document.head.appendChild(s);
@@ -69,7 +70,11 @@ src="https://www.facebook.com/tr?id=1234567890123456&ev=PageView&noscript=1"/></
 def build_sites(web_port: list[int]) -> dict[str, dict]:
     """Sites keyed by host; `web_port` is filled in once the server has a port."""
     return {
-        "www.news-a.com": {"/": html(NEWS_PAGE), "/section": html("<h1>Section</h1><img src='https://section-img-ac.com/s.gif'>")},
+        "www.news-a.com": {"/": html(NEWS_PAGE), "/section": html("<h1>Section</h1><img src='https://section-img-ac.com/s.gif'>"),
+                           "/worker.js": js("importScripts('https://worker-lib-qq.org/l.js');"
+                                            "fetch('https://worker-api-pp.net/x');")},
+        "worker-api-pp.net": {"/x": Resource(body="{}", content_type="application/json", headers=CORS)},
+        "worker-lib-qq.org": {"/l.js": js("var lib = 1;")},
         "static.news-a.com": {"/app.js": js("window.app = 1;")},
         "style-u.com": {"/s.css": css("@import url('https://style-v.net/i.css');\nh1{background:url(https://bg-w.org/b.gif)}")},
         "style-v.net": {"/i.css": css("p{color:red}")},
@@ -127,6 +132,8 @@ def build_sites(web_port: list[int]) -> dict[str, dict]:
         "busy-ii.com": {"/": html("<img src='https://busy-img-ll.com/p.gif'>"
                                   "<script>addEventListener('load', function () { setTimeout(function () { for (;;) {} }, 300); });</script>")},
         "busy-img-ll.com": {"/p.gif": PIXEL},
+        "busy-at-load-rr.com": {"/": html("<script>addEventListener('load', function () {"
+                                          " setTimeout(function () { for (;;) {} }, 0); });</script>")},
         "download-jj.com": {"/file.exe": Resource(body=b"MZ" + bytes(1000), content_type="application/octet-stream",
                                                   headers={"Content-Disposition": "attachment; filename=file.exe"})},
         "alert-kk.com": {"/": html("<script>alert('hello'); confirm('sure?');</script>"
@@ -153,4 +160,5 @@ MAIN_TARGETS = [
     "https://tracked-nn.com/",
 ]
 
-HOSTILE_TARGETS = ["https://busy-ii.com/", "https://download-jj.com/file.exe", "https://alert-kk.com/"]
+HOSTILE_TARGETS = ["https://busy-ii.com/", "https://busy-at-load-rr.com/", "https://download-jj.com/file.exe",
+                   "https://alert-kk.com/"]

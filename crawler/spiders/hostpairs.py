@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -20,7 +21,7 @@ from scrapy.http import Response
 from scrapy.settings import BaseSettings
 from twisted.python.failure import Failure
 
-from crawler.browsing import PageUnresponsive, simulate_user
+from crawler.browsing import STEP_TIMEOUT, PageUnresponsive, simulate_user
 from crawler.capture import BrowserCapture
 from crawler.host_rules import HostRules
 from crawler.middlewares import address_guard
@@ -31,6 +32,18 @@ from extractors.observations import PageCapture
 from seeds.groups import load_seed_groups
 
 _visit_numbers = itertools.count(1)
+
+
+HANDOVER_GRACE = 15.0
+"""Seconds after the navigation timeout before a page that was never handed over is closed."""
+
+
+async def close_quietly(closing: Awaitable[None]) -> None:
+    """Close a page or context without letting a stuck browser stall or fail the crawl."""
+    try:
+        await asyncio.wait_for(closing, STEP_TIMEOUT * 2)
+    except Exception as exc:
+        logging.getLogger(__name__).debug("close failed: %s", exc)
 
 
 def one_line(error: BaseException | str) -> str:
@@ -138,8 +151,14 @@ class HostpairsSpider(scrapy.Spider):
         )
 
     async def _prepare_page(self, page: Page, request: scrapy.Request) -> None:
+        if request.meta.get("hostpairs_abandoned"):
+            await page.close()  # scrapy-playwright retries a closed page: let the retries fail at once
+            return
         capture = await BrowserCapture.attach(page, request.url, request.meta["hostpairs_depth"])
         request.meta["hostpairs_capture"] = capture
+        request.meta["hostpairs_watchdog"] = asyncio.get_running_loop().call_later(
+            self.settings.getfloat("PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT") / 1000 + HANDOVER_GRACE,
+            self._abandon, page, request)
 
         async def guard(route: Route) -> None:
             refusal = await self.guard.refusal(route.request.url)
@@ -152,11 +171,23 @@ class HostpairsSpider(scrapy.Spider):
         await page.route("**", guard)
         page.on("dialog", lambda dialog: dialog.dismiss())
 
+    def _abandon(self, page: Page, request: scrapy.Request) -> None:
+        """The page was not handed over in time (a renderer stuck in a loop during load): close it,
+        which fails the pending browser calls and sends the visit to `visit_failed`."""
+        request.meta["hostpairs_abandoned"] = True
+        asyncio.ensure_future(close_quietly(page.close()))
+
+    @staticmethod
+    def _handed_over(request: scrapy.Request) -> None:
+        if watchdog := request.meta.pop("hostpairs_watchdog", None):
+            watchdog.cancel()
+
     async def parse_visit(self, response: Response) -> AsyncIterator[Any]:
+        self._handed_over(response.request)
         page: Page = response.meta["playwright_page"]
         capture: BrowserCapture | None = response.meta.get("hostpairs_capture")
         if capture is None:
-            await page.context.close()
+            await close_quietly(page.context.close())
             yield self._bare_failure(response.request.url, response.meta["hostpairs_depth"], "browser capture did not start")
             return
         error = None
@@ -168,7 +199,7 @@ class HostpairsSpider(scrapy.Spider):
         try:
             result = await capture.finish(error=error)
         finally:
-            await page.context.close()
+            await close_quietly(page.context.close())
         result.seed_group = response.meta["hostpairs_group"]
         yield result
         for request in self._follow(result):
@@ -182,7 +213,10 @@ class HostpairsSpider(scrapy.Spider):
 
     async def visit_failed(self, failure: Failure) -> AsyncIterator[PageCapture]:
         request = failure.request
+        self._handed_over(request)
         error = one_line(failure.value)
+        if request.meta.get("hostpairs_abandoned"):
+            error = "page unresponsive while loading (closed by the crawler)"
         capture: BrowserCapture | None = request.meta.get("hostpairs_capture")
         page: Page | None = request.meta.get("playwright_page")
         try:
@@ -194,7 +228,7 @@ class HostpairsSpider(scrapy.Spider):
             yield result
         finally:
             if page is not None:
-                await page.context.close()
+                await close_quietly(page.context.close())
 
     def _bare_failure(self, url: str, depth: int, error: str) -> PageCapture:
         now = time.time()
