@@ -9,12 +9,11 @@ from __future__ import annotations
 from bs4 import BeautifulSoup, Tag
 
 from extractors.static_html import (
-    ICON_RELS,
     IMAGE_EXTENSIONS,
     JAVASCRIPT_TYPES,
-    PRELOAD_TYPES,
     StaticReference,
     extract_css_references,
+    link_resource_type,
     refresh_url,
     resolve_url,
     srcset_urls,
@@ -27,25 +26,6 @@ def attr(element: Tag, name: str) -> str | None:
     """An attribute as a string (the soups are built with multi_valued_attributes=None)."""
     value = element.get(name)
     return value if value is None or isinstance(value, str) else " ".join(value)
-
-
-def link_type(link: Tag) -> str | None:
-    rels = (attr(link, "rel") or "").lower().split()
-    if "stylesheet" in rels:
-        return None if attr(link, "disabled") is not None else "stylesheet"
-    if "preload" in rels:
-        return PRELOAD_TYPES.get((attr(link, "as") or "").lower())
-    if "modulepreload" in rels:
-        return "script"
-    if "manifest" in rels:
-        return "manifest"
-    if ICON_RELS.intersection(rels):
-        return "image"
-    if "prefetch" in rels:
-        return "prefetch"
-    if "prerender" in rels:
-        return "document"
-    return None
 
 
 def is_javascript(script: Tag) -> bool:
@@ -126,7 +106,7 @@ def document_references(soup: BeautifulSoup, fallback_base: str, depth: int) -> 
         elif name in ("audio", "track", "embed"):
             add(attr(element, "src"), "unknown", {"audio": "media", "track": "texttrack", "embed": "other"}[name], name)
         elif name == "link":
-            resource_type = link_type(element)
+            resource_type = link_resource_type(element)
             if resource_type is not None:
                 add(attr(element, "href"), "link.href", resource_type, name)
                 if resource_type == "image":

@@ -271,7 +271,9 @@ def extract_css_references(css: str, stylesheet_url: str) -> list[StaticReferenc
 # --- HTML -------------------------------------------------------------------------------
 
 
-class _Attributes(Protocol):
+class Attributes(Protocol):
+    """An element's attributes (lxml's attrib, a BeautifulSoup tag, a dict)."""
+
     def get(self, key: str, default: None = None) -> str | None: ...
 
 
@@ -327,7 +329,7 @@ def refresh_url(content: str) -> tuple[bool, str | None]:
     return True, rest
 
 
-def _is_javascript(attrs: _Attributes) -> bool:
+def _is_javascript(attrs: Attributes) -> bool:
     script_type = attrs.get("type")
     if script_type is None:
         language = attrs.get("language")
@@ -335,7 +337,7 @@ def _is_javascript(attrs: _Attributes) -> bool:
     return script_type.split(";", 1)[0].strip(_ASCII_WHITESPACE).lower() in JAVASCRIPT_TYPES
 
 
-def _link_resource_type(attrs: _Attributes) -> str | None:
+def link_resource_type(attrs: Attributes) -> str | None:
     """Resource type a ``<link>`` fetches, or None when its rel fetches nothing."""
     rels = set((attrs.get("rel") or "").lower().split())
     if "stylesheet" in rels:
@@ -379,7 +381,7 @@ class _Document:
         if css and ("(" in css or "@" in css):  # url(...) or @import
             self.items.append((css, tag))
 
-    def element(self, tag: str, attrs: _Attributes) -> None:
+    def element(self, tag: str, attrs: Attributes) -> None:
         handler = _HANDLERS.get(tag)
         if handler is not None:
             handler(self, attrs, tag)
@@ -414,7 +416,7 @@ def _as_write(reference: StaticReference) -> StaticReference:
     return StaticReference(reference.url, "iframe.write", reference.resource_type, reference.tag)
 
 
-def _frame(doc: _Document, attrs: _Attributes, tag: str) -> None:
+def _frame(doc: _Document, attrs: Attributes, tag: str) -> None:
     srcdoc = attrs.get("srcdoc") if tag == "iframe" else None
     if srcdoc is None:
         doc.add(attrs.get("src"), "iframe.src", "document", tag)
@@ -422,27 +424,27 @@ def _frame(doc: _Document, attrs: _Attributes, tag: str) -> None:
         doc.items.append(_parse(srcdoc, doc.depth + 1))
 
 
-def _script(doc: _Document, attrs: _Attributes, tag: str) -> None:
+def _script(doc: _Document, attrs: Attributes, tag: str) -> None:
     if _is_javascript(attrs):
         doc.add(attrs.get("src"), "script.src", "script", tag)
 
 
-def _img(doc: _Document, attrs: _Attributes, tag: str) -> None:
+def _img(doc: _Document, attrs: Attributes, tag: str) -> None:
     doc.add(attrs.get("src"), "img.src", "image", tag)
     doc.add_srcset(attrs.get("srcset"), "img.src", "image", tag)
 
 
-def _source(doc: _Document, attrs: _Attributes, tag: str) -> None:
+def _source(doc: _Document, attrs: Attributes, tag: str) -> None:
     doc.add_srcset(attrs.get("srcset"), "img.src", "image", tag)  # in <picture>
     doc.add(attrs.get("src"), "unknown", "media", tag)  # in <video>/<audio>
 
 
-def _input(doc: _Document, attrs: _Attributes, tag: str) -> None:
+def _input(doc: _Document, attrs: Attributes, tag: str) -> None:
     if (attrs.get("type") or "").lower() == "image":
         doc.add(attrs.get("src"), "img.src", "image", tag)
 
 
-def _object(doc: _Document, attrs: _Attributes, tag: str) -> None:
+def _object(doc: _Document, attrs: Attributes, tag: str) -> None:
     data = attrs.get("data")
     if data:
         declared = (attrs.get("type") or "").strip(_ASCII_WHITESPACE).lower()
@@ -452,28 +454,28 @@ def _object(doc: _Document, attrs: _Attributes, tag: str) -> None:
             doc.add(data, "unknown", "other", tag)
 
 
-def _video(doc: _Document, attrs: _Attributes, tag: str) -> None:
+def _video(doc: _Document, attrs: Attributes, tag: str) -> None:
     doc.add(attrs.get("poster"), "img.src", "image", tag)
     doc.add(attrs.get("src"), "unknown", "media", tag)
 
 
-def _media(doc: _Document, attrs: _Attributes, tag: str) -> None:
+def _media(doc: _Document, attrs: Attributes, tag: str) -> None:
     doc.add(attrs.get("src"), "unknown", _MEDIA_TYPES[tag], tag)
 
 
-def _link(doc: _Document, attrs: _Attributes, tag: str) -> None:
-    resource_type = _link_resource_type(attrs)
+def _link(doc: _Document, attrs: Attributes, tag: str) -> None:
+    resource_type = link_resource_type(attrs)
     if resource_type is not None:
         doc.add(attrs.get("href"), "link.href", resource_type, tag)
         if resource_type == "image":
             doc.add_srcset(attrs.get("imagesrcset"), "link.href", "image", tag)
 
 
-def _anchor(doc: _Document, attrs: _Attributes, tag: str) -> None:
+def _anchor(doc: _Document, attrs: Attributes, tag: str) -> None:
     doc.add(attrs.get("href"), "a.href", "document", tag)
 
 
-def _meta(doc: _Document, attrs: _Attributes, tag: str) -> None:
+def _meta(doc: _Document, attrs: Attributes, tag: str) -> None:
     if doc.refreshed or (attrs.get("http-equiv") or "").lower() != "refresh":
         return
     content = attrs.get("content")
@@ -485,12 +487,12 @@ def _meta(doc: _Document, attrs: _Attributes, tag: str) -> None:
         doc.add(url, "meta.refresh", "document", tag)
 
 
-def _base(doc: _Document, attrs: _Attributes, tag: str) -> None:
+def _base(doc: _Document, attrs: Attributes, tag: str) -> None:
     if doc.base is None:
         doc.base = attrs.get("href")
 
 
-def _background(doc: _Document, attrs: _Attributes, tag: str) -> None:
+def _background(doc: _Document, attrs: Attributes, tag: str) -> None:
     doc.add(attrs.get("background"), "img.src", "image", tag)
 
 

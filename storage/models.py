@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from sqlalchemy import (
     BigInteger,
@@ -19,6 +20,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 URL = Text
 HOST = String(253)
+IntPK = Annotated[int, mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)]
+"""A 64-bit primary key (SQLite's INTEGER PRIMARY KEY is already 64-bit and auto-increments)."""
 
 
 class Base(DeclarativeBase):
@@ -38,7 +41,7 @@ class Visit(Base):
 
     __tablename__ = "visits"
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    id: Mapped[IntPK]
     requested_url: Mapped[str] = mapped_column(URL, index=True)
     final_url: Mapped[str] = mapped_column(URL)
     host: Mapped[str | None] = mapped_column(HOST, index=True)
@@ -59,7 +62,7 @@ class Frame(Base):
 
     __tablename__ = "frames"
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    id: Mapped[IntPK]
     visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"), index=True)
     frame_id: Mapped[str] = mapped_column(String(64))
     parent_frame_id: Mapped[str | None] = mapped_column(String(64))
@@ -80,7 +83,7 @@ class Dependency(Base):
 
     __tablename__ = "dependencies"
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    id: Mapped[IntPK]
     visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"), index=True)
     url: Mapped[str] = mapped_column(URL)
     host: Mapped[str | None] = mapped_column(HOST, index=True)
@@ -110,7 +113,7 @@ class Form(Base):
 
     __tablename__ = "forms"
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    id: Mapped[IntPK]
     visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"), index=True)
     frame_url: Mapped[str | None] = mapped_column(URL)
     action_url: Mapped[str] = mapped_column(URL)
@@ -130,7 +133,7 @@ class HostPair(SeenAcrossVisits, Base):
         Index("ix_host_pairs_child", "child"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    id: Mapped[IntPK]
     parent: Mapped[str] = mapped_column(HOST)
     child: Mapped[str] = mapped_column(HOST)
     cause: Mapped[str] = mapped_column(String(32))
@@ -141,7 +144,7 @@ class PairEvidence(Base):
 
     __tablename__ = "pair_evidence"
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    id: Mapped[IntPK]
     visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"), index=True)
     host_pair_id: Mapped[int] = mapped_column(ForeignKey("host_pairs.id", ondelete="CASCADE"), index=True)
     page_url: Mapped[str] = mapped_column(URL)
@@ -157,7 +160,7 @@ class Resolution(SeenAcrossVisits, Base):
     __tablename__ = "resolutions"
     __table_args__ = (UniqueConstraint("hostname", "ip", name="uq_resolutions_hostname_ip"),)
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    id: Mapped[IntPK]
     hostname: Mapped[str] = mapped_column(HOST)
     ip: Mapped[str] = mapped_column(String(64), index=True)
 
@@ -171,7 +174,7 @@ class Tracker(SeenAcrossVisits, Base):
         Index("ix_trackers_value", "attribute_value"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    id: Mapped[IntPK]
     hostname: Mapped[str] = mapped_column(HOST)
     attribute_type: Mapped[str] = mapped_column(String(64))
     attribute_value: Mapped[str] = mapped_column(String(255))
@@ -187,7 +190,7 @@ class Cookie(SeenAcrossVisits, Base):
         Index("ix_cookies_domain", "cookie_domain"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    id: Mapped[IntPK]
     hostname: Mapped[str] = mapped_column(HOST)
     cookie_name: Mapped[str] = mapped_column(String(255))
     cookie_domain: Mapped[str] = mapped_column(HOST)
@@ -202,7 +205,7 @@ class Component(SeenAcrossVisits, Base):
         UniqueConstraint("hostname", "category", "label", "version", name="uq_components_host_category_label_version"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    id: Mapped[IntPK]
     hostname: Mapped[str] = mapped_column(HOST, index=True)
     category: Mapped[str] = mapped_column(String(64))
     label: Mapped[str] = mapped_column(String(128))
@@ -215,7 +218,7 @@ class Alert(Base):
     __tablename__ = "alerts"
     __table_args__ = (Index("ix_alerts_key", "page_url", "child_host", "kind"),)
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    id: Mapped[IntPK]
     created_at: Mapped[datetime] = mapped_column(DateTime, index=True)
     visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"), index=True)
     page_url: Mapped[str] = mapped_column(URL)
@@ -236,7 +239,7 @@ class AlertDelivery(Base):
     __tablename__ = "alert_deliveries"
     __table_args__ = (UniqueConstraint("alert_id", "destination", name="uq_alert_deliveries_alert_destination"),)
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    id: Mapped[IntPK]
     alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
     destination: Mapped[str] = mapped_column(Text)  # "file:PATH" or "webhook:URL"
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -250,7 +253,7 @@ class CrawlRun(Base):
 
     __tablename__ = "crawl_runs"
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    id: Mapped[IntPK]
     seed_group: Mapped[str] = mapped_column(String(128), index=True)
     due_at: Mapped[datetime | None] = mapped_column(DateTime)
     started_at: Mapped[datetime] = mapped_column(DateTime)
