@@ -68,6 +68,16 @@ def query_host(value: str) -> str:
     return host
 
 
+def parse_date(value: str | None) -> datetime | None:
+    """A date or date-time as typed (UTC), or a one-line error."""
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        fail(f"not a date: {value!r} (use YYYY-MM-DD or 'YYYY-MM-DD HH:MM:SS')")
+
+
 def sessions_for(db: str | None):  # noqa: ANN201
     try:
         return session_factory(open_database(db))
@@ -125,6 +135,8 @@ def lookup(
     host: str = typer.Argument(..., help="Host name; its subdomains match too."),
     direction: Direction = typer.Option(Direction.children, help="children: what HOST references; parents: who references HOST."),
     cause: str | None = typer.Option(None, help=f"Only this cause ({', '.join(CAUSES)})."),
+    start: str | None = typer.Option(None, help="Only pairs still seen on or after this date (UTC)."),
+    end: str | None = typer.Option(None, help="Only pairs already seen on or before this date (UTC)."),
     db: str | None = DbOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -133,7 +145,7 @@ def lookup(
         fail(f"unknown cause {cause!r} (one of: {', '.join(CAUSES)})")
     query = query_host(host)
     with sessions_for(db)() as session:
-        response = lookup_pairs(session, query, direction.value, cause)
+        response = lookup_pairs(session, query, direction.value, cause, parse_date(start), parse_date(end))
     emit(response, as_json, PAIR_COLUMNS, f"{response['totalRecords']} host pairs ({direction.value} of {query})")
 
 
@@ -423,12 +435,8 @@ def alerts(
         return
     from storage.alerts import list_alerts
 
-    try:
-        since_at = datetime.fromisoformat(since) if since else None
-    except ValueError:
-        fail(f"not a date: {since!r} (use YYYY-MM-DD or 'YYYY-MM-DD HH:MM:SS')")
     with sessions_for(db)() as session:
-        events = list_alerts(session, since_at, severity.value if severity else None, not unacknowledged)
+        events = list_alerts(session, parse_date(since), severity.value if severity else None, not unacknowledged)
     if as_json:
         for event in events:
             print(json.dumps(event, sort_keys=True))

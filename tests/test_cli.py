@@ -53,6 +53,9 @@ def test_lookup_parents_matches_subdomains_with_first_and_last_seen(db: str) -> 
 def test_lookup_children_filtered_by_cause_and_as_a_table(db: str) -> None:
     result = run_cli("lookup", "shop-a.com", "--cause", "a.href", "--json", "--db", db)
     assert [r["child"] for r in json.loads(result.stdout)["results"]] == ["partner-b.com"]
+    later = run_cli("lookup", "evil-c.net", "--direction", "parents", "--start", "2023-11-15 12:00", "--json", "--db", db)
+    assert [r["child"] for r in json.loads(later.stdout)["results"]] == ["cdn.evil-c.net"]
+    assert "not a date" in run_cli("lookup", "evil-c.net", "--start", "yesterday", "--db", db).stderr
     table = run_cli("lookup", "shop-a.com", "--db", db)
     assert table.returncode == 0 and "3 host pairs" in table.stdout and "cdn.evil-c.net" in table.stdout
 
