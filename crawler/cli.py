@@ -290,15 +290,19 @@ def serve(
 
 
 @app.command()
-def demo(db: str | None = DbOption, dwell: float = typer.Option(5.0, min=0.0),
-         alert_file: str = typer.Option("demo-alerts.jsonl", "--alert-file")) -> None:
+def demo(db: str | None = typer.Option(None, "--db", help="Database to use as it is (default: a fresh ./hostpairs-demo.db)."),
+         dwell: float = typer.Option(5.0, min=0.0)) -> None:
     """The whole story on the bundled demo web: a baseline crawl of the demo bank and shop, the
     bank's script is tampered with, the next scheduled crawl, the alert, the pivot."""
     from demoweb.sites import DEMO_SEEDS, demo_sites, demo_web
     from storage.alerts import list_alerts
-    from storage.db import database_url
 
-    db_url = database_url(db)
+    alert_file = "demo-alerts.jsonl"
+    Path(alert_file).unlink(missing_ok=True)
+    if db is None:  # the story starts from nothing every time
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"hostpairs-demo.db{suffix}").unlink(missing_ok=True)
+    db_url = db or "sqlite:///hostpairs-demo.db"
     seeds = Path(__file__).resolve().parent.parent / "seeds" / "example.toml"
 
     def scheduled_crawl(title: str, rules: str) -> None:
