@@ -336,6 +336,8 @@ def demo(db: str | None = typer.Option(None, "--db", help="Database to use as it
         attacker = lookup_pairs(session, "misapor-demo.ch", "parents")
         print_table(attacker["results"], PAIR_COLUMNS,
                     "5. the pivot: who references misapor-demo.ch — `hostpairs lookup misapor-demo.ch --direction parents`")
+    out.print(f"Explore further with --db {db_url}: hostpairs alerts, hostpairs visit URL, hostpairs trackers HOST, "
+              f"hostpairs serve (API and look-up page on http://127.0.0.1:8000/)", soft_wrap=True)
 
 
 seeds_app = typer.Typer(add_completion=False, no_args_is_help=True, help="Seed groups: validate a file, show schedules.")
