@@ -36,7 +36,9 @@ from storage.queries import (
     visit_report,
 )
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=(
+    "Crawl sites in headless Chromium and pivot on what they load: host pairs, dependencies, resolutions, "
+    "trackers, cookies, components; watch sites for injected iframes and scripts."))
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, highlight=False)
 

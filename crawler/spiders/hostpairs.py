@@ -1,6 +1,6 @@
 """The hostpairs spider: visit each target like a user would and emit what the visit observed.
 
-    scrapy crawl hostpairs -a targets="https://shop-a.com/ seeds/demo.txt" -a depth=1 \
+    scrapy crawl hostpairs -a targets="https://shop-a.com/ seeds.txt" -a depth=1 \
         -s HOSTPAIRS_HOST_RULES="MAP * 127.0.0.1:8080"
 """
 
