@@ -1,18 +1,24 @@
-"""Static mode: a capture from a Scrapy response, without a browser.
+"""Static mode: a capture from Scrapy responses, without a browser.
 
-What the markup declares (iframe.src, script.src, img.src, link.href, css.import from inline
-styles, meta.refresh, a.href) becomes dependencies with their cause; the redirects Scrapy
-followed become the top-level redirect chain.
+What the markup declares (iframe.src, script.src, img.src, link.href, css.import, meta.refresh,
+a.href) becomes dependencies with their cause; the redirects Scrapy followed become the top-level
+redirect chain. Linked stylesheets are fetched too (they are static CSS), and what they import
+or reference is `css.import`.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 from scrapy.http import Response
 
 from extractors.observations import LinkObservation, PageCapture, RequestObservation
-from extractors.static_html import decode_html, extract_html_references
+from extractors.static_html import (
+    decode_html,
+    extract_css_references,
+    extract_html_references,
+)
 
 _MARKUP_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "")
 
@@ -73,3 +79,41 @@ def _redirect_chain(response: Response, final_ip: str | None) -> list[RequestObs
             remote_ip=final_ip if final else None,
         ))
     return chain
+
+
+def stylesheets_to_fetch(capture: PageCapture, limit: int) -> list[str]:
+    """The stylesheets a page links, in order, at most `limit` of them."""
+    urls = [r.url for r in capture.requests if r.declared_cause == "link.href" and r.resource_type == "stylesheet"]
+    return list(dict.fromkeys(urls))[:limit]
+
+
+def add_stylesheet(capture: PageCapture, response: Response) -> list[str]:
+    """Record a fetched stylesheet (status, address) and its references; returns the stylesheets
+    it imports, to be fetched in turn."""
+    url = response.request.url
+    ip = str(response.ip_address) if response.ip_address else None
+    capture.requests = [
+        replace(r, status=response.status, remote_ip=ip) if r.url == url and r.resource_type == "stylesheet" else r
+        for r in capture.requests
+    ]
+    css = decode_html(response.body, response.headers.get("Content-Type", b"").decode("latin-1"))
+    imports = []
+    for reference in extract_css_references(css, response.url):
+        capture.requests.append(RequestObservation(
+            url=reference.url,
+            resource_type=reference.resource_type,
+            frame_chain=(capture.final_url,),
+            initiator_type="parser",
+            initiator_url=response.url,
+            declared_cause="css.import",
+        ))
+        if reference.resource_type == "stylesheet":
+            imports.append(reference.url)
+    return imports
+
+
+def stylesheet_failed(capture: PageCapture, url: str, error: str) -> None:
+    """Record why a linked stylesheet could not be fetched."""
+    capture.requests = [
+        replace(r, error=error) if r.url == url and r.resource_type == "stylesheet" else r for r in capture.requests
+    ]

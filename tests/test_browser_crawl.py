@@ -254,6 +254,8 @@ def test_trackers_cookies_and_components_of_a_visited_host(crawled: tuple[str, E
 
 STATIC_NEWS_PAIRS = {
     (NEWS, "style-u.com", "link.href"),
+    (NEWS, "style-v.net", "css.import"),  # @import of the linked stylesheet, fetched
+    (NEWS, "bg-w.org", "css.import"),  # url() of the linked stylesheet
     (NEWS, "icons-ab.com", "link.href"),
     (NEWS, "static.news-a.com", "script.src"),
     (NEWS, "frames-b.net", "iframe.src"),

@@ -25,7 +25,12 @@ from crawler.browsing import STEP_TIMEOUT, PageUnresponsive, simulate_user
 from crawler.capture import BrowserCapture
 from crawler.host_rules import HostRules
 from crawler.middlewares import address_guard
-from crawler.static import static_capture
+from crawler.static import (
+    add_stylesheet,
+    static_capture,
+    stylesheet_failed,
+    stylesheets_to_fetch,
+)
 from crawler.targets import expand_targets
 from extractors.hosts import host_of, same_site
 from extractors.observations import PageCapture
@@ -33,6 +38,9 @@ from seeds.groups import load_seed_groups
 
 _visit_numbers = itertools.count(1)
 
+
+MAX_STYLESHEETS = 20
+"""Stylesheets static mode fetches per page (linked and imported)."""
 
 HANDOVER_GRACE = 15.0
 """Seconds after the navigation timeout before a page that was never handed over is closed."""
@@ -208,8 +216,30 @@ class HostpairsSpider(scrapy.Spider):
     def parse_static(self, response: Response) -> Iterator[Any]:
         result = static_capture(response)
         result.seed_group = response.meta["hostpairs_group"]
-        yield result
-        yield from self._follow(result)
+        yield from self._next_stylesheet(result, stylesheets_to_fetch(result, MAX_STYLESHEETS))
+
+    def _next_stylesheet(self, capture: PageCapture, pending: list[str]) -> Iterator[Any]:
+        """Fetch the page's stylesheets one after the other, then emit the visit."""
+        if not pending:
+            capture.finished_at = time.time()
+            yield capture
+            yield from self._follow(capture)
+            return
+        yield scrapy.Request(pending[0], callback=self._stylesheet_fetched, errback=self._stylesheet_failed,
+                             dont_filter=True, cb_kwargs={"capture": capture, "pending": pending[1:]},
+                             meta={"hostpairs_group": capture.seed_group})
+
+    def _stylesheet_fetched(self, response: Response, capture: PageCapture, pending: list[str]) -> Iterator[Any]:
+        imports = add_stylesheet(capture, response)
+        fetched = {r.url for r in capture.requests if r.resource_type == "stylesheet" and r.status is not None}
+        room = MAX_STYLESHEETS - len(fetched) - len(pending)
+        pending = pending + [url for url in imports if url not in fetched and url not in pending][:max(room, 0)]
+        yield from self._next_stylesheet(capture, pending)
+
+    def _stylesheet_failed(self, failure: Failure) -> Iterator[Any]:
+        kwargs = failure.request.cb_kwargs
+        stylesheet_failed(kwargs["capture"], failure.request.url, one_line(failure.value))
+        yield from self._next_stylesheet(kwargs["capture"], kwargs["pending"])
 
     async def visit_failed(self, failure: Failure) -> AsyncIterator[PageCapture]:
         request = failure.request
