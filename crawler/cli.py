@@ -92,7 +92,7 @@ def crawl(
     targets: list[str] = typer.Argument(None, help="URLs and seed files (one URL a line, '#' comments)."),
     seeds: Path | None = typer.Option(None, "--seeds", help="Seed groups (TOML): crawl every group once."),
     group: str | None = typer.Option(None, "--group", help="With --seeds: only this group."),
-    due: str = typer.Option("", "--due", hidden=True, help="The scheduled time of this run (ISO, UTC); set by watch."),
+    due: str = typer.Option("", "--due", hidden=True, help="The schedule slot of this run (ISO, UTC); set by watch."),
     alert_file: str | None = typer.Option(None, "--alert-file", help="Append alerts as JSON lines to this file."),
     webhook: list[str] = typer.Option([], "--webhook", help="POST each alert as JSON to this URL (repeatable)."),
     db: str | None = DbOption,

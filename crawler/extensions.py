@@ -63,8 +63,9 @@ class SeedGroupRuns:
                 run.errors = stats.get_value(f"hostpairs/errors/{name}", 0)
                 state = session.get(SeedGroupState, name)
                 state.last_finished_at = now
-                state.next_run_at = naive(schedule_after_run(
-                    spider.seed_groups[name], aware(run.due_at or run.started_at), aware(now), rng))
+                next_run = schedule_after_run(spider.seed_groups[name], aware(run.due_at or run.started_at),
+                                              aware(now), rng)
+                state.next_slot_at, state.next_run_at = naive(next_run.slot), naive(next_run.run_at)
 
 
 class AlertDelivery:

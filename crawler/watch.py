@@ -62,6 +62,7 @@ class Watcher:
             session.add(heartbeat)
 
     def due_groups(self, groups: list[SeedGroup]) -> list[tuple[SeedGroup, datetime]]:
+        """Groups due now, each with the slot it is due for."""
         now = utcnow()
         due = []
         with self.sessions() as session:
@@ -69,13 +70,13 @@ class Watcher:
                 state = session.get(SeedGroupState, group.name)
                 next_run_at = state.next_run_at if state else None
                 if is_due(next_run_at and aware(next_run_at), aware(now)) and not running_run(session, group.name):
-                    due.append((group, next_run_at or now))
+                    due.append((group, (state.next_slot_at if state else None) or now))
         return due
 
-    def run_group(self, group: SeedGroup, due_at: datetime) -> None:
-        self.log(f"crawling seed group {group.name} (due {due_at:%Y-%m-%d %H:%M:%S})")
+    def run_group(self, group: SeedGroup, slot: datetime) -> None:
+        self.log(f"crawling seed group {group.name} (slot {slot:%Y-%m-%d %H:%M:%S})")
         command = [sys.executable, "-m", "crawler.cli", "crawl", "--seeds", str(self.seeds_file),
-                   "--group", group.name, "--due", due_at.isoformat(), *self.crawl_args]
+                   "--group", group.name, "--due", slot.isoformat(), *self.crawl_args]
         result = subprocess.run(command, capture_output=True, text=True)
         summary = (result.stdout.strip().splitlines() or [""])[0]
         if result.returncode == 0:
@@ -104,8 +105,8 @@ class Watcher:
             except SeedFileError as exc:
                 self.log(f"seed file not reloaded, keeping the last good one: {exc}")
             self.beat()
-            for group, due_at in self.due_groups(groups):
-                self.run_group(group, due_at)
+            for group, slot in self.due_groups(groups):
+                self.run_group(group, slot)
                 self.beat()
             deliver_due(self.sessions)
             time.sleep(self.next_wake())

@@ -1,15 +1,17 @@
 """Pure schedule arithmetic for seed groups: no I/O, no clock reads, randomness injected.
 
-A long-lived ``watch`` process keeps one ``next_run_at`` per group. A group is due when that
-time has passed (or was never set); after its crawl, ``schedule_after_run`` gives the new
-``next_run_at``. It steps from the due time, not from when the crawl finished, so slow crawls
-do not push the schedule back; and if the process was down for several slots, it lands on the
-first slot after ``now``, so the missed slots cost exactly one catch-up run, never a burst.
+A long-lived ``watch`` process keeps, per group, the next slot and the jittered time it runs
+at. A group is due when that time has passed (or was never set); after its crawl,
+``schedule_after_run`` gives the next slot and run time. It steps from the slot, not from when
+the crawl finished nor from the jittered time, so slow crawls and jitter never make the
+schedule drift; and if the process was down for several slots, it lands on the first slot after
+``now``, so the missed slots cost exactly one catch-up run, never a burst.
 """
 
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from croniter import croniter
@@ -31,13 +33,22 @@ def is_due(next_run_at: datetime | None, now: datetime) -> bool:
     return next_run_at is None or next_run_at <= now
 
 
-def schedule_after_run(group: SeedGroup, due_at: datetime, now: datetime, rng: random.Random) -> datetime:
-    """The next due time after a run that was due at `due_at`, computed at `now`.
+@dataclass(frozen=True)
+class NextRun:
+    slot: datetime
+    """The scheduled slot, without jitter: what the following run steps from."""
+    run_at: datetime
+    """The slot plus jitter: when the run is due."""
 
-    Normally the slot after `due_at`; if that has already passed, the first slot after `now`
-    (interval slots stay in step with `due_at`: ``due_at + k * interval``). Then jitter is added.
+
+def schedule_after_run(group: SeedGroup, slot: datetime, now: datetime, rng: random.Random) -> NextRun:
+    """The next run after a run of slot `slot`, computed at `now`.
+
+    Normally the slot after `slot`; if that has already passed, the first slot after `now`
+    (interval slots stay in step: ``slot + k * interval``). Jitter is added to the run time only.
     """
-    return _next_slot(group, max(due_at, now), anchor=due_at) + _jitter(group, rng)
+    next_slot = _next_slot(group, max(slot, now), anchor=slot)
+    return NextRun(next_slot, next_slot + _jitter(group, rng))
 
 
 def _next_slot(group: SeedGroup, after: datetime, anchor: datetime) -> datetime:

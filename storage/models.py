@@ -256,6 +256,7 @@ class CrawlRun(Base):
     id: Mapped[IntPK]
     seed_group: Mapped[str] = mapped_column(String(128), index=True)
     due_at: Mapped[datetime | None] = mapped_column(DateTime)
+    """The slot this run was scheduled for (without jitter); None for a run nobody scheduled."""
     started_at: Mapped[datetime] = mapped_column(DateTime)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
     pid: Mapped[int] = mapped_column(Integer)
@@ -269,7 +270,10 @@ class SeedGroupState(Base):
     __tablename__ = "seed_group_state"
 
     seed_group: Mapped[str] = mapped_column(String(128), primary_key=True)
+    next_slot_at: Mapped[datetime | None] = mapped_column(DateTime)
+    """The next scheduled slot, without jitter (runs step from slots, so jitter never drifts)."""
     next_run_at: Mapped[datetime | None] = mapped_column(DateTime)
+    """The next slot plus jitter: when the group is due."""
     last_started_at: Mapped[datetime | None] = mapped_column(DateTime)
     last_finished_at: Mapped[datetime | None] = mapped_column(DateTime)
 

@@ -492,12 +492,12 @@ def test_is_due() -> None:
 def test_schedule_after_run_steps_from_the_due_time_not_the_finish_time() -> None:
     g = group(interval_seconds=3600)
     finished = T0 + timedelta(minutes=20)  # a slow crawl
-    assert schedule_after_run(g, T0, finished, random.Random(1)) == T0 + timedelta(hours=1)
+    assert schedule_after_run(g, T0, finished, random.Random(1)).run_at == T0 + timedelta(hours=1)
 
 
 def test_schedule_after_run_early_now_keeps_the_next_slot() -> None:
     g = group(interval_seconds=3600)
-    assert schedule_after_run(g, T0, T0 - timedelta(minutes=5), random.Random(1)) == T0 + timedelta(hours=1)
+    assert schedule_after_run(g, T0, T0 - timedelta(minutes=5), random.Random(1)).run_at == T0 + timedelta(hours=1)
 
 
 def test_catch_up_after_downtime_is_one_run_then_the_future() -> None:
@@ -506,21 +506,32 @@ def test_catch_up_after_downtime_is_one_run_then_the_future() -> None:
     due = T0
     now = T0 + timedelta(hours=5, minutes=10)  # the process was down for five intervals
 
-    runs = 0
+    runs, slot = 0, T0
     for _ in range(10):  # the watch loop polling at the same instant
         if is_due(due, now):
             runs += 1
-            due = schedule_after_run(g, due, now, rng)
+            next_run = schedule_after_run(g, slot, now, rng)
+            slot, due = next_run.slot, next_run.run_at
     assert runs == 1
     # The first slot after now, in step with the original schedule, plus jitter.
-    slot = T0 + timedelta(hours=6)
+    assert slot == T0 + timedelta(hours=6)
     assert now < slot <= due <= slot + timedelta(seconds=300)
+
+
+def test_jitter_never_makes_the_schedule_drift() -> None:
+    g = group(interval_seconds=3600, jitter_seconds=600)
+    rng, slot = random.Random(3), T0
+    for hour in range(1, 49):  # two days of runs, each starting at its jittered time
+        next_run = schedule_after_run(g, slot, slot + timedelta(minutes=5), rng)
+        assert next_run.slot == T0 + timedelta(hours=hour)
+        assert next_run.slot <= next_run.run_at <= next_run.slot + timedelta(seconds=600)
+        slot = next_run.slot
 
 
 def test_catch_up_on_a_slot_boundary_goes_to_the_next_slot() -> None:
     g = group(interval_seconds=3600)
     now = T0 + timedelta(hours=3)
-    assert schedule_after_run(g, T0, now, random.Random(1)) == T0 + timedelta(hours=4)
+    assert schedule_after_run(g, T0, now, random.Random(1)).run_at == T0 + timedelta(hours=4)
 
 
 def test_catch_up_for_cron_groups() -> None:
@@ -528,6 +539,6 @@ def test_catch_up_for_cron_groups() -> None:
     due = datetime(2025, 3, 10, 0, 0, tzinfo=timezone.utc)
     now = datetime(2025, 3, 11, 7, 15, tzinfo=timezone.utc)  # five firings missed
     assert is_due(due, now)
-    after = schedule_after_run(g, due, now, random.Random(1))
+    after = schedule_after_run(g, due, now, random.Random(1)).run_at
     assert after == datetime(2025, 3, 11, 12, 0, tzinfo=timezone.utc)
     assert not is_due(after, now)

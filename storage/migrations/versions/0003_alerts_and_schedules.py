@@ -31,6 +31,7 @@ def upgrade() -> None:
 
     op.create_table('seed_group_state',
     sa.Column('seed_group', sa.String(length=128), nullable=False),
+    sa.Column('next_slot_at', sa.DateTime(), nullable=True),
     sa.Column('next_run_at', sa.DateTime(), nullable=True),
     sa.Column('last_started_at', sa.DateTime(), nullable=True),
     sa.Column('last_finished_at', sa.DateTime(), nullable=True),
