@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-# Debian's Chromium, driven by Playwright through executable_path (never `playwright install`).
+# Debian's Chromium, driven by Playwright through executable_path (Playwright's own browser download is never used).
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  echo "installing Debian's chromium"; \
