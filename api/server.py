@@ -28,7 +28,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from extractors.hosts import normalize_host
+from extractors.hosts import query_host
 from extractors.trackers import TRACKER_TYPES
 from storage.queries import (
     DIRECTIONS,
@@ -54,9 +54,8 @@ class ApiError(Exception):
 
 
 def _query_host(params: dict[str, str]) -> str:
-    value = params.get("query", "").strip()
-    host = normalize_host(value) if value else None
-    if not host or " " in host or "/" in host:
+    host = query_host(params.get("query", ""))
+    if host is None:
         raise ApiError(HTTPStatus.BAD_REQUEST, "query must be a host name or an IP address")
     return host
 

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from crawler.host_rules import HostRules, HostRulesError
 from crawler.targets import TargetError, expand_targets
 from extractors.host_pairs import CAUSES
-from extractors.hosts import normalize_host
+from extractors.hosts import query_host as parse_query_host
 from extractors.trackers import TRACKER_TYPES
 from seeds.groups import SeedFileError, format_duration, load_seed_groups
 from storage.db import DatabaseError, open_database, session_factory
@@ -63,9 +63,9 @@ def fail(message: str) -> NoReturn:
 
 
 def query_host(value: str) -> str:
-    """A host as typed by a user (any case, trailing dot, IDN) in stored form."""
-    host = normalize_host(value.split("://")[-1].split("/")[0])
-    if host is None or " " in host or "." not in host.strip("."):
+    """A host as typed by a user in stored form, or a one-line error."""
+    host = parse_query_host(value)
+    if host is None:
         fail(f"not a host name: {value!r}")
     return host
 
@@ -332,8 +332,7 @@ def demo(db: str | None = typer.Option(None, "--db", help="Database to use as it
             out.print(f"frames of {DEMO_SEEDS[0]} (latest visit) — `hostpairs visit {DEMO_SEEDS[0]}`")
             out.print(frame_tree(visit_report(visit)))
         events = list_alerts(session)
-        rows = [{**e, "signals": "; ".join(e["signals"])} for e in events]
-        print_table(rows, ("id", "severity", "kind", "page_url", "child_url", "signals"),
+        print_table(alert_rows(events), ("id", "severity", "kind", "page_url", "child_url", "signals"),
                     f"4. the alerts ({len(events)}, also in {alert_file}) — `hostpairs alerts`")
         attacker = lookup_pairs(session, "misapor-demo.ch", "parents")
         print_table(attacker["results"], PAIR_COLUMNS,
@@ -449,8 +448,7 @@ def alerts(
         for event in events:
             print(json.dumps(event, sort_keys=True))
         return
-    rows = [{**e, "signals": "; ".join(e["signals"]), "ack": "yes" if e["acknowledged"] else ""} for e in events]
-    print_table(rows, ("id", "timestamp", "severity", "kind", "page_url", "child_url", "signals", "ack"),
+    print_table(alert_rows(events), ("id", "timestamp", "severity", "kind", "page_url", "child_url", "signals", "ack"),
                 f"{len(events)} alerts")
 
 
@@ -477,6 +475,11 @@ def emit(response: dict[str, Any], as_json: bool, columns: tuple[str, ...], titl
         print(json.dumps(response, indent=2))
     else:
         print_table(response["results"], columns, title)
+
+
+def alert_rows(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Alert events as table rows: signals on one line, acknowledgement as yes/blank."""
+    return [{**e, "signals": "; ".join(e["signals"]), "ack": "yes" if e["acknowledged"] else ""} for e in events]
 
 
 def print_table(rows: list[dict[str, Any]], columns: tuple[str, ...], title: str) -> None:

@@ -16,7 +16,12 @@ from typing import Any
 
 from extractors.host_pairs import Dependency, extract_dependencies
 from extractors.hosts import host_of, registrable_domain
-from extractors.observations import FrameObservation, PageCapture, RequestObservation
+from extractors.observations import (
+    FrameObservation,
+    PageCapture,
+    RequestObservation,
+    document_url,
+)
 
 SEVERITIES = ("low", "medium", "high", "critical")
 SENSITIVE_TAGS = frozenset({"payment", "login"})
@@ -154,7 +159,7 @@ def detect_changes(capture: PageCapture, baseline: Baseline, watch: PageWatch,
             signals += common_signals(host)
             evidence = {"page_url": capture.requested_url, "final_url": capture.final_url,
                         "form_action": form.action, "method": form.method,
-                        "document_url": form.frame_chain[0] if form.frame_chain else None,
+                        "document_url": document_url(form.frame_chain),
                         "sensitive_fields": list(form.sensitive_fields)}
             changes.setdefault(("new_form_action", host), Change(
                 "new_form_action", None, host, form.action, _severity(signals), tuple(signals), evidence))
@@ -200,7 +205,7 @@ def _evidence(capture: PageCapture, request: RequestObservation, parent: str | N
         "final_url": capture.final_url,
         "parent_host": parent,
         "child_url": request.url,
-        "document_url": request.frame_chain[0] if request.frame_chain else None,
+        "document_url": document_url(request.frame_chain),
         "frame_chain": list(request.frame_chain),
         "initiator_type": request.initiator_type,
         "initiator_url": request.initiator_url,

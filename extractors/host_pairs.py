@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from extractors.hosts import host_of
-from extractors.observations import PageCapture, RequestObservation
+from extractors.observations import PageCapture, RequestObservation, document_url
 
 CAUSES = (
     "iframe.src",
@@ -173,13 +173,13 @@ def extract_host_pairs(capture: PageCapture) -> list[PairEvidence]:
 
     for dependency in extract_dependencies(capture):
         request = dependency.request
-        frame_url = request.frame_chain[0] if request.frame_chain else None
+        frame_url = document_url(request.frame_chain)
         add(dependency.parent, dependency.host, dependency.cause, request.url, request.frame_id, frame_url,
             request.initiator_url)
     for link in capture.links:
         if link.tag == "a":
             add(nearest_host(link.frame_chain), host_of(link.href), "a.href", link.href, None,
-                link.frame_chain[0] if link.frame_chain else None, None)
+                document_url(link.frame_chain), None)
     return list(evidence.values())
 
 

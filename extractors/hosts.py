@@ -62,6 +62,19 @@ def same_site(host_a: str, host_b: str) -> bool:
     return registrable_domain(host_a) == registrable_domain(host_b)
 
 
+def query_host(value: str) -> str | None:
+    """A host as a user types it in a query (any case, trailing dot, IDN, even a URL) in stored
+    form; None when it is not a dotted host name or an IP address."""
+    host = normalize_host(value.strip().split("://")[-1].split("/")[0])
+    if host is None or any(c.isspace() for c in host):
+        return None
+    try:
+        ipaddress.ip_address(host)
+        return host
+    except ValueError:
+        return host if "." in host.strip(".") else None
+
+
 def host_matches(host: str, query: str) -> bool:
     """PassiveTotal-style match: the host itself or one of its subdomains."""
     return host == query or host.endswith("." + query)

@@ -9,6 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
+def document_url(frame_chain: tuple[str, ...]) -> str | None:
+    """The document a frame chain starts from (the requesting or containing document)."""
+    return frame_chain[0] if frame_chain else None
+
+
 @dataclass(frozen=True)
 class RequestObservation:
     """One HTTP request (one hop of a redirect chain) made while the page was visited."""

@@ -13,7 +13,6 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from storage.models import (
     Component,
     Cookie,
-    Frame,
     HostPair,
     Resolution,
     Tracker,
@@ -77,11 +76,12 @@ def _resolutions(session: Session, query: str) -> list[Resolution]:
 def passive_dns(session: Session, host: str) -> dict[str, Any]:
     """Resolutions observed for a host and its subdomains (or for an IP), in the passive-DNS shape."""
     rows = _resolutions(session, host)
+    by_ip = _is_ip(host)
     results = [
         {
-            "value": r.ip if _is_ip(host) else r.hostname,
-            "resolve": r.hostname if _is_ip(host) else r.ip,
-            "resolveType": "domain" if _is_ip(host) else "ip",
+            "value": r.ip if by_ip else r.hostname,
+            "resolve": r.hostname if by_ip else r.ip,
+            "resolveType": "domain" if by_ip else "ip",
             "recordType": "AAAA" if ":" in r.ip else "A",
             "firstSeen": pt_time(r.first_seen),
             "lastSeen": pt_time(r.last_seen),
@@ -93,7 +93,7 @@ def passive_dns(session: Session, host: str) -> dict[str, Any]:
     ]
     return {
         "queryValue": host,
-        "queryType": "ip" if _is_ip(host) else "domain",
+        "queryType": "ip" if by_ip else "domain",
         "firstSeen": min((r["firstSeen"] for r in results), default=None),
         "lastSeen": max((r["lastSeen"] for r in results), default=None),
         "totalRecords": len(results),

@@ -18,7 +18,7 @@ from extractors.host_pairs import (
     extract_resolutions,
 )
 from extractors.hosts import host_of, normalize_host, same_site
-from extractors.observations import PageCapture
+from extractors.observations import PageCapture, document_url
 from extractors.trackers import extract_trackers
 from storage.alerts import AlertPolicy, record_alerts
 from storage.models import (
@@ -106,7 +106,7 @@ def store_capture(sessions: sessionmaker[Session], capture: PageCapture,
                 cause=d.cause,
                 parent_host=d.parent,
                 frame_id=d.request.frame_id,
-                frame_url=d.request.frame_chain[0] if d.request.frame_chain else None,
+                frame_url=document_url(d.request.frame_chain),
                 is_main_frame=d.request.is_main_frame,
                 started_at=from_timestamp(d.request.started_at) if d.request.started_at else None,
                 initiator_type=d.request.initiator_type,
@@ -123,7 +123,7 @@ def store_capture(sessions: sessionmaker[Session], capture: PageCapture,
             for d in extract_dependencies(capture)
         ]
         visit.forms = [
-            Form(frame_url=f.frame_chain[0] if f.frame_chain else None, action_url=f.action,
+            Form(frame_url=document_url(f.frame_chain), action_url=f.action,
                  action_host=host_of(f.action), method=f.method, sensitive_fields=", ".join(f.sensitive_fields) or None)
             for f in capture.forms
         ]
