@@ -65,8 +65,13 @@ class VirtualWeb:
 
     def __init__(self, sites: dict[str, dict[str, Resource | Handler]]):
         self.sites = sites
-        self.hits: list[tuple[str, str]] = []
+        self.requests: list[tuple[str, str, str, dict[str, str]]] = []  # method, host, path, headers
         self._server: _DualServer | None = None
+
+    @property
+    def hits(self) -> list[tuple[str, str]]:
+        """(host, path) of every request served, in order."""
+        return [(host, path) for _, host, path, _ in self.requests]
 
     @property
     def port(self) -> int:
@@ -112,7 +117,7 @@ class VirtualWeb:
 
             def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
                 host = (self.headers.get("Host") or "").split(":")[0].lower()
-                web.hits.append((host, self.path))
+                web.requests.append((self.command, host, self.path, dict(self.headers)))
                 resource = web.resolve(host, self.path)
                 if resource.delay:
                     threading.Event().wait(resource.delay)

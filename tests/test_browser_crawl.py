@@ -163,7 +163,8 @@ def test_private_addresses_are_refused_and_unreachable_targets_recorded(crawled:
         visits = session.scalars(select(Visit)).all()
     assert set(refused) == {"127.0.0.1", "169.254.169.254"}
     assert all(error.startswith("refused:") for error in refused.values())
-    assert ("127.0.0.1", "/private.gif") not in virtual_web.hits
+    private_requests = [request for request in virtual_web.requests if request[1] == "127.0.0.1"]
+    assert not private_requests  # neither the image nor the popup
     assert [v.requested_url for v in failed] == ["https://unreachable-gg.com/"]
     assert "ERR_NAME_NOT_RESOLVED" in failed[0].error
     assert len(visits) == len(MAIN_TARGETS) + 1  # + /section, one link deep

@@ -115,9 +115,10 @@ def build_sites(web_port: list[int]) -> dict[str, dict]:
         # a page that tries to reach the crawler's own network
         "guard-hh.com": {"/": lambda path: html(
             f"<img src='http://127.0.0.1:{web_port[0]}/private.gif'>"
-            "<script>fetch('http://169.254.169.254/latest/meta-data/').catch(function () {});</script>"
+            "<script>fetch('http://169.254.169.254/latest/meta-data/').catch(function () {});"
+            f"window.open('http://127.0.0.1:{web_port[0]}/popup.html');</script>"
         )},
-        "127.0.0.1": {"/private.gif": PIXEL},
+        "127.0.0.1": {"/private.gif": PIXEL, "/popup.html": html("<h1>the crawler's own network</h1>")},
         # trackers, cookies, components
         "tracked-nn.com": {"/": Resource(body=TRACKED_PAGE, headers={
             "Server": "nginx/1.24.0", "X-Powered-By": "PHP/8.2.1",

@@ -159,25 +159,34 @@ class HostpairsSpider(scrapy.Spider):
         )
 
     async def _prepare_page(self, page: Page, request: scrapy.Request) -> None:
+        """Guard the page's context before anything else, then start the capture.
+
+        scrapy-playwright swallows exceptions raised here and navigates anyway, so the guard fails
+        closed: until the capture is attached, every request of the context is refused.
+        """
         if request.meta.get("hostpairs_abandoned"):
             await page.close()  # scrapy-playwright retries a closed page: let the retries fail at once
             return
-        capture = await BrowserCapture.attach(page, request.url, request.meta["hostpairs_depth"])
-        request.meta["hostpairs_capture"] = capture
-        request.meta["hostpairs_watchdog"] = asyncio.get_running_loop().call_later(
-            self.settings.getfloat("PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT") / 1000 + HANDOVER_GRACE,
-            self._abandon, page, request)
 
         async def guard(route: Route) -> None:
-            refusal = await self.guard.refusal(route.request.url)
-            if refusal:
+            capture: BrowserCapture | None = request.meta.get("hostpairs_capture")
+            if capture is None:
+                await route.abort("blockedbyclient")
+                return
+            if refusal := await self.guard.refusal(route.request.url):
                 capture.note_blocked(route.request.url, refusal)
                 await route.abort("blockedbyclient")
             else:
                 await route.fallback()
 
+        # The page's own route runs before scrapy-playwright's; the context's covers popups.
         await page.route("**", guard)
+        await page.context.route("**", guard)
         page.on("dialog", lambda dialog: dialog.dismiss())
+        request.meta["hostpairs_capture"] = await BrowserCapture.attach(page, request.url, request.meta["hostpairs_depth"])
+        request.meta["hostpairs_watchdog"] = asyncio.get_running_loop().call_later(
+            self.settings.getfloat("PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT") / 1000 + HANDOVER_GRACE,
+            self._abandon, page, request)
 
     def _abandon(self, page: Page, request: scrapy.Request) -> None:
         """The page was not handed over in time (a renderer stuck in a loop during load): close it,
@@ -245,9 +254,11 @@ class HostpairsSpider(scrapy.Spider):
         request = failure.request
         self._handed_over(request)
         error = one_line(failure.value)
+        capture: BrowserCapture | None = request.meta.get("hostpairs_capture")
         if request.meta.get("hostpairs_abandoned"):
             error = "page unresponsive while loading (closed by the crawler)"
-        capture: BrowserCapture | None = request.meta.get("hostpairs_capture")
+        elif capture is None and request.meta.get("playwright_page") is not None:
+            error = f"browser capture did not start ({error})"
         page: Page | None = request.meta.get("playwright_page")
         try:
             if capture is not None:
