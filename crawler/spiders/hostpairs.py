@@ -161,15 +161,19 @@ class HostpairsSpider(scrapy.Spider):
     async def _prepare_page(self, page: Page, request: scrapy.Request) -> None:
         """Guard the page's context before anything else, then start the capture.
 
-        scrapy-playwright swallows exceptions raised here and navigates anyway, so the guard fails
-        closed: until the capture is attached, every request of the context is refused.
+        scrapy-playwright swallows exceptions raised here and navigates anyway (and, when a target
+        closes, retries with a new page), so the guard fails closed: until this page's capture is
+        attached, every request of the context is refused.
         """
         if request.meta.get("hostpairs_abandoned"):
             await page.close()  # scrapy-playwright retries a closed page: let the retries fail at once
             return
+        self._handed_over(request)  # a retry after a closed target starts afresh
+        request.meta.pop("hostpairs_capture", None)
+
+        capture: BrowserCapture | None = None
 
         async def guard(route: Route) -> None:
-            capture: BrowserCapture | None = request.meta.get("hostpairs_capture")
             if capture is None:
                 await route.abort("blockedbyclient")
                 return
@@ -183,7 +187,8 @@ class HostpairsSpider(scrapy.Spider):
         await page.route("**", guard)
         await page.context.route("**", guard)
         page.on("dialog", lambda dialog: dialog.dismiss())
-        request.meta["hostpairs_capture"] = await BrowserCapture.attach(page, request.url, request.meta["hostpairs_depth"])
+        capture = await BrowserCapture.attach(page, request.url, request.meta["hostpairs_depth"])
+        request.meta["hostpairs_capture"] = capture
         request.meta["hostpairs_watchdog"] = asyncio.get_running_loop().call_later(
             self.settings.getfloat("PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT") / 1000 + HANDOVER_GRACE,
             self._abandon, page, request)
