@@ -31,8 +31,12 @@ HOSTPAIRS_CHROMIUM_ARGS = [
     "--mute-audio",
     # One renderer for all frames of a page, so one DevTools session sees every frame's events;
     # http:// URLs fetched as given, not silently upgraded (the server's own redirects are evidence).
+    # The browser's own calls home (network time, phishing model, reliability reports) stay off.
     "--disable-site-isolation-trials",
-    "--disable-features=IsolateOrigins,site-per-process,HttpsUpgrades,HttpsFirstBalancedModeAutoEnable",
+    "--disable-features=IsolateOrigins,site-per-process,HttpsUpgrades,HttpsFirstBalancedModeAutoEnable,"
+    "NetworkTimeServiceQuerying",
+    "--disable-client-side-phishing-detection",
+    "--disable-domain-reliability",
 ]
 
 # Alerts (tamper detection on re-crawled pages)
