@@ -17,6 +17,7 @@ import hashlib
 import logging
 import time
 from dataclasses import dataclass, replace
+from collections.abc import Callable
 from typing import Any
 
 from playwright.async_api import CDPSession, Frame, Page, Request
@@ -34,6 +35,7 @@ from extractors.observations import (
 logger = logging.getLogger(__name__)
 
 # Bodies hashed for change detection; larger ones are skipped.
+ConnectionCheck = Callable[[str, str], str | None]  # (url, ip the browser connected to) -> refusal
 _HASHED_RESOURCE_TYPES = {"script", "document"}
 _MAX_HASHED_BODY = 10 * 1024 * 1024
 
@@ -127,11 +129,13 @@ def _certificate_error(response: dict[str, Any]) -> str | None:
 class BrowserCapture:
     """Collects DevTools events of one page; `finish()` returns the PageCapture."""
 
-    def __init__(self, page: Page, session: CDPSession, requested_url: str, depth: int = 0):
+    def __init__(self, page: Page, session: CDPSession, requested_url: str, depth: int,
+                 check_connection: ConnectionCheck):
         self.page = page
         self.session = session
         self.requested_url = requested_url
         self.depth = depth
+        self.check_connection = check_connection
         self.started_at = time.time()
         self.main_frame_id: str | None = None
         self.frames: dict[str, _FrameState] = {}
@@ -143,10 +147,14 @@ class BrowserCapture:
         self.browser_requests: list[Request] = []
 
     @classmethod
-    async def attach(cls, page: Page, requested_url: str, depth: int = 0) -> BrowserCapture:
-        """Open a DevTools session on `page` and start recording (call before navigating)."""
+    async def attach(cls, page: Page, requested_url: str, depth: int,
+                     check_connection: ConnectionCheck) -> BrowserCapture:
+        """Open a DevTools session on `page` and start recording (call before navigating).
+
+        `check_connection(url, ip)` judges each address the browser connected to; a reason it
+        returns is recorded as the request's error."""
         session = await page.context.new_cdp_session(page)
-        capture = cls(page, session, requested_url, depth)
+        capture = cls(page, session, requested_url, depth, check_connection)
         handlers = {
             "Page.frameAttached": capture._on_frame_attached,
             "Page.frameNavigated": capture._on_frame_navigated,
@@ -278,7 +286,9 @@ class BrowserCapture:
     def _on_response(self, params: dict[str, Any]) -> None:
         state = self.requests.get(params["requestId"])
         if state is not None:
-            state.observation = self._with_response(state.observation, params["response"])
+            state.observation = observation = self._with_response(state.observation, params["response"])
+            if observation.remote_ip and (reason := self.check_connection(observation.url, observation.remote_ip)):
+                state.observation = replace(observation, error=reason)
             if state.observation.is_main_frame and state.observation.resource_type == "document":
                 self.document_headers = {k.lower(): v for k, v in params["response"].get("headers", {}).items()}
 

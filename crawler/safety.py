@@ -27,8 +27,17 @@ def is_public_address(address: str) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
+# Names Chromium answers with a loopback address by itself, without asking the system's resolver.
+_BROWSER_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "localhost6", "localhost6.localdomain6"})
+
+
+def is_browser_loopback_name(host: str) -> bool:
+    """True for `localhost`, `*.localhost` and their kin, which Chromium resolves to loopback itself."""
+    return host in _BROWSER_LOOPBACK_NAMES or host.endswith(".localhost")
+
+
 class AddressGuard:
-    """Decides whether a URL may be fetched; resolutions are cached for the guard's lifetime."""
+    """Decides whether a URL may be fetched; verdicts are kept for the guard's lifetime."""
 
     def __init__(self, host_rules: HostRules, allow_private: bool = False):
         self.host_rules = host_rules
@@ -49,17 +58,32 @@ class AddressGuard:
             self._verdicts[host] = await self._check_host(host)
         return self._verdicts[host]
 
+    def connected(self, url: str, address: str) -> str | None:
+        """Check the address the browser actually connected to for `url`, which its own DNS lookup
+        chose (an answer that changed since the guard's lookup: DNS rebinding). A non-public one is
+        reported, and the host is refused from then on."""
+        host = normalize_host(urlsplit(url).hostname or "")
+        if self.allow_private or host is None or self.host_rules.mapped(host) or is_public_address(address):
+            return None
+        reason = f"refused: {host} connected to non-public address {address} after the guard's lookup (DNS rebinding?)"
+        self._verdicts[host] = reason
+        return reason
+
     async def _check_host(self, host: str) -> str | None:
         try:
             ipaddress.ip_address(host)
             addresses = [host]
         except ValueError:
+            if is_browser_loopback_name(host):
+                return _refusal(host, "127.0.0.1")
             try:
                 infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
             except OSError:
                 return None  # unresolvable: the fetch fails on its own
             addresses = [info[4][0] for info in infos]
         private = [a for a in addresses if not is_public_address(a)]
-        if private:
-            return f"refused: {host} is a non-public address ({private[0]}); map it with --host-rules or pass --allow-private"
-        return None
+        return _refusal(host, private[0]) if private else None
+
+
+def _refusal(host: str, address: str) -> str:
+    return f"refused: {host} is a non-public address ({address}); map it with --host-rules or pass --allow-private"

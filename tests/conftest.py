@@ -41,7 +41,7 @@ def virtual_web() -> Iterator[VirtualWeb]:
 
 @pytest.fixture(scope="session")
 def host_rules(virtual_web: VirtualWeb) -> str:
-    return f"MAP unreachable-gg.com ~NOTFOUND, {virtual_web.host_rules}"
+    return f"EXCLUDE *.localhost, MAP unreachable-gg.com ~NOTFOUND, {virtual_web.host_rules}"
 
 
 @pytest.fixture(scope="session")

@@ -150,21 +150,24 @@ def test_dependencies_keep_initiators_addresses_and_certificate_errors(crawled: 
     assert resolution.ip == "127.0.0.1"
 
 
+PRIVATE_HOSTS = ("127.0.0.1", "169.254.169.254", "probe.localhost")
+
+
 def test_private_addresses_are_refused_and_unreachable_targets_recorded(crawled: tuple[str, Engine, str],
                                                                         virtual_web: VirtualWeb) -> None:
     _, engine, stdout = crawled
     with Session(engine) as session:
         refused = {
             d.host: d.error for d in session.scalars(
-                select(Dependency).where(Dependency.host.in_(["127.0.0.1", "169.254.169.254"]))
+                select(Dependency).where(Dependency.host.in_(PRIVATE_HOSTS))
             )
         }
         failed = session.scalars(select(Visit).where(Visit.error.is_not(None))).all()
         visits = session.scalars(select(Visit)).all()
-    assert set(refused) == {"127.0.0.1", "169.254.169.254"}
+    assert set(refused) == set(PRIVATE_HOSTS)
     assert all(error.startswith("refused:") for error in refused.values())
-    private_requests = [request for request in virtual_web.requests if request[1] == "127.0.0.1"]
-    assert not private_requests  # neither the image nor the popup
+    private_requests = [request for request in virtual_web.requests if request[1] in PRIVATE_HOSTS]
+    assert not private_requests  # neither the images nor the popup
     assert [v.requested_url for v in failed] == ["https://unreachable-gg.com/"]
     assert "ERR_NAME_NOT_RESOLVED" in failed[0].error
     assert len(visits) == len(MAIN_TARGETS) + 1  # + /section, one link deep

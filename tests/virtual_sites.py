@@ -115,6 +115,7 @@ def build_sites(web_port: list[int]) -> dict[str, dict]:
         # a page that tries to reach the crawler's own network
         "guard-hh.com": {"/": lambda path: html(
             f"<img src='http://127.0.0.1:{web_port[0]}/private.gif'>"
+            f"<img src='http://probe.localhost:{web_port[0]}/private.gif'>"  # Chromium resolves *.localhost itself
             "<script>fetch('http://169.254.169.254/latest/meta-data/').catch(function () {});"
             f"window.open('http://127.0.0.1:{web_port[0]}/popup.html');</script>"
         )},

@@ -187,7 +187,8 @@ class HostpairsSpider(scrapy.Spider):
         await page.route("**", guard)
         await page.context.route("**", guard)
         page.on("dialog", lambda dialog: dialog.dismiss())
-        capture = await BrowserCapture.attach(page, request.url, request.meta["hostpairs_depth"])
+        capture = await BrowserCapture.attach(
+            page, request.url, request.meta["hostpairs_depth"], check_connection=self.guard.connected)
         request.meta["hostpairs_capture"] = capture
         request.meta["hostpairs_watchdog"] = asyncio.get_running_loop().call_later(
             self.settings.getfloat("PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT") / 1000 + HANDOVER_GRACE,
