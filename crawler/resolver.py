@@ -1,7 +1,11 @@
 """Host rules for Scrapy's own HTTP stack (static mode): a Twisted name resolver that sends mapped
 hosts, and their ports, where the rules say — the same rules Chromium gets as
 `--host-resolver-rules`, so both modes connect to the same places. TLS still names the original
-host (SNI), as Chromium does."""
+host (SNI), as Chromium does.
+
+It also drops non-public addresses of unmapped hosts (unless private addresses are allowed): the
+address guard refuses them before a request with a clear reason, this catches a DNS answer that
+turned private after that check (DNS rebinding), at the lookup the connection really uses."""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ from twisted.internet.interfaces import (
 from zope.interface import implementer
 
 from crawler.host_rules import NOT_FOUND, HostRules
+from crawler.safety import is_public_address
 
 
 @implementer(IResolutionReceiver)
@@ -36,6 +41,22 @@ class _PortRewritingReceiver:
         self.receiver.resolutionComplete()
 
 
+@implementer(IResolutionReceiver)
+class _PublicOnlyReceiver:
+    def __init__(self, receiver: IResolutionReceiver):
+        self.receiver = receiver
+
+    def resolutionBegan(self, resolution: IHostResolution) -> None:  # noqa: N802 (Twisted's names)
+        self.receiver.resolutionBegan(resolution)
+
+    def addressResolved(self, address: IPv4Address | IPv6Address) -> None:  # noqa: N802
+        if is_public_address(address.host):
+            self.receiver.addressResolved(address)
+
+    def resolutionComplete(self) -> None:  # noqa: N802
+        self.receiver.resolutionComplete()
+
+
 @implementer(IHostResolution)
 class _Resolution:
     def __init__(self, name: str):
@@ -44,14 +65,17 @@ class _Resolution:
 
 @implementer(IHostnameResolver)
 class HostRulesResolver(CachingHostnameResolver):
-    """Scrapy's caching resolver, with HOSTPAIRS_HOST_RULES applied first."""
+    """Scrapy's caching resolver, with HOSTPAIRS_HOST_RULES applied first and the non-public
+    addresses of unmapped hosts dropped unless HOSTPAIRS_ALLOW_PRIVATE."""
 
     host_rules = HostRules.parse("")
+    allow_private = False
 
     @classmethod
     def from_crawler(cls, crawler: Any, reactor: ReactorBase) -> HostRulesResolver:
         resolver = super().from_crawler(crawler, reactor)
         resolver.host_rules = HostRules.parse(crawler.settings.get("HOSTPAIRS_HOST_RULES"))
+        resolver.allow_private = crawler.settings.getbool("HOSTPAIRS_ALLOW_PRIVATE")
         return resolver
 
     def resolveHostName(self, resolutionReceiver: IResolutionReceiver, hostName: str,  # noqa: N802, N803
@@ -59,8 +83,8 @@ class HostRulesResolver(CachingHostnameResolver):
                         transportSemantics: str = "TCP") -> IResolutionReceiver:  # noqa: N803
         target = self.host_rules.target(hostName)
         if target is None:
-            return super().resolveHostName(resolutionReceiver, hostName, portNumber, addressTypes,
-                                           transportSemantics)
+            receiver = resolutionReceiver if self.allow_private else _PublicOnlyReceiver(resolutionReceiver)
+            return super().resolveHostName(receiver, hostName, portNumber, addressTypes, transportSemantics)
         target_host, target_port = target
         if target_host == NOT_FOUND:
             resolutionReceiver.resolutionBegan(_Resolution(hostName))

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from types import SimpleNamespace
 
 import pytest
+from twisted.internet.address import IPv4Address
 
 from crawler.host_rules import HostRules
+from crawler.resolver import HostRulesResolver
 from crawler.safety import AddressGuard, is_browser_loopback_name
 
 RULES = HostRules.parse("MAP *.shop-a.com 127.0.0.1:8080")
@@ -53,3 +56,46 @@ def test_a_connection_to_a_private_address_refuses_the_host_from_then_on() -> No
     assert reason and "rebinding" in reason and "192.168.1.10" in reason
     assert refusal(guard, "https://rebound.example/next.js") == reason
     assert guard.connected("https://www.shop-a.com/", "127.0.0.1") is None  # the operator mapped it there
+
+
+class _Answers:
+    """A name resolver giving fixed answers, as a DNS server that rebinds would."""
+
+    def __init__(self, addresses: list[str]):
+        self.addresses = addresses
+
+    def resolveHostName(self, receiver, name, port=0, *args):  # noqa: ANN001, ANN201, N802 (Twisted's names)
+        receiver.resolutionBegan(None)
+        for address in self.addresses:
+            receiver.addressResolved(IPv4Address("TCP", address, port))
+        receiver.resolutionComplete()
+        return receiver
+
+
+class _Receiver:
+    def __init__(self) -> None:
+        self.addresses: list[str] = []
+
+    def resolutionBegan(self, resolution: object) -> None:  # noqa: N802
+        pass
+
+    def addressResolved(self, address: IPv4Address) -> None:  # noqa: N802
+        self.addresses.append(f"{address.host}:{address.port}")
+
+    def resolutionComplete(self) -> None:  # noqa: N802
+        pass
+
+
+def resolved(name: str, answers: list[str], rules: str = "", allow_private: bool = False) -> list[str]:
+    resolver = HostRulesResolver(SimpleNamespace(nameResolver=_Answers(answers)), cache_size=0)
+    resolver.host_rules, resolver.allow_private = HostRules.parse(rules), allow_private
+    receiver = _Receiver()
+    resolver.resolveHostName(receiver, name, 443)
+    return receiver.addresses
+
+
+def test_static_mode_connects_only_to_public_addresses_of_unmapped_hosts() -> None:
+    assert resolved("rebound-a.example", ["93.184.215.14", "10.0.0.5"]) == ["93.184.215.14:443"]
+    assert resolved("rebound-b.example", ["127.0.0.1"]) == []  # no address: a DNS lookup error
+    assert resolved("rebound-c.example", ["127.0.0.1"], allow_private=True) == ["127.0.0.1:443"]
+    assert resolved("www.shop-a.com", ["127.0.0.1"], rules="MAP *.shop-a.com 127.0.0.1:8080") == ["127.0.0.1:8080"]
