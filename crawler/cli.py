@@ -417,7 +417,7 @@ def seeds_status(db: str | None = DbOption) -> None:
                 "last started": state.last_started_at and pt_time(state.last_started_at),
                 "last finished": state.last_finished_at and pt_time(state.last_finished_at),
                 "next run": state.next_run_at and pt_time(state.next_run_at),
-                "running": f"since {pt_time(run.started_at)} (pid {run.pid})" if run else "no",
+                "running": f"since {pt_time(run.started_at)} (pid {run.pid} on {run.host})" if run else "no",
             })
     if heartbeat:
         age = (utcnow() - heartbeat.beat_at).total_seconds()

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import random
+import socket
 
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
+from sqlalchemy import update
+from sqlalchemy.exc import SQLAlchemyError
+from twisted.internet import task
 
 from crawler.delivery import deliver_for
 from seeds.schedule import schedule_after_run
@@ -15,16 +20,21 @@ from storage.db import open_database, session_factory
 from storage.models import CrawlRun, SeedGroupState
 from storage.times import aware, naive, utcnow
 
+logger = logging.getLogger(__name__)
+
 
 class SeedGroupRuns:
     """Record each seed group's run and, once it finished, when the group is due next.
 
     A crawl that dies before it finishes leaves its group due, so the next `watch` tick or cron
-    invocation runs it again: no crawl is lost, and a finished one is never repeated."""
+    invocation runs it again: no crawl is lost, and a finished one is never repeated. While it
+    crawls, a run renews its `alive_at` every HOSTPAIRS_RUN_HEARTBEAT seconds, so a watcher on any
+    machine can tell a running crawl from a dead one."""
 
     def __init__(self, crawler: Crawler):
         self.crawler = crawler
         self.run_ids: dict[str, int] = {}
+        self.heartbeat = task.LoopingCall(self.beat)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> SeedGroupRuns:
@@ -41,15 +51,27 @@ class SeedGroupRuns:
         now = utcnow()
         with self.sessions.begin() as session:
             for name in groups:
-                run = CrawlRun(seed_group=name, due_at=spider.due_at, started_at=now, pid=os.getpid(), pages=0, errors=0)
+                run = CrawlRun(seed_group=name, due_at=spider.due_at, started_at=now, host=socket.gethostname(),
+                               pid=os.getpid(), alive_at=now, pages=0, errors=0)
                 session.add(run)
                 state = session.get(SeedGroupState, name) or SeedGroupState(seed_group=name)
                 state.last_started_at = now
                 session.add(state)
                 session.flush()
                 self.run_ids[name] = run.id
+        self.heartbeat.start(self.crawler.settings.getfloat("HOSTPAIRS_RUN_HEARTBEAT"), now=False)
+
+    def beat(self) -> None:
+        """Renew the runs' sign of life (a database hiccup is logged; the next beat tries again)."""
+        try:
+            with self.sessions.begin() as session:
+                session.execute(update(CrawlRun).where(CrawlRun.id.in_(self.run_ids.values())).values(alive_at=utcnow()))
+        except SQLAlchemyError as exc:
+            logger.warning("seed-group run heartbeat not stored: %s", str(exc).splitlines()[0])
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
+        if self.heartbeat.running:
+            self.heartbeat.stop()
         if not self.run_ids or reason != "finished":
             return
         now = utcnow()

@@ -44,6 +44,7 @@ HOSTPAIRS_BASELINE_VISITS = 10  # a host seen in any of the last N visits of a p
 HOSTPAIRS_ALERT_FILE = os.environ.get("HOSTPAIRS_ALERT_FILE")  # JSON lines, one alert a line
 HOSTPAIRS_WEBHOOKS: list[str] = []  # each alert is POSTed as JSON to every URL
 HOSTPAIRS_DELIVERY_GRACE = 30.0  # seconds a crawl keeps retrying undelivered alerts before it exits
+HOSTPAIRS_RUN_HEARTBEAT = 20.0  # seconds between a seed-group run's signs of life (`watch` waits 2 min for one)
 
 # --- Scrapy ------------------------------------------------------------------------------------
 ROBOTSTXT_OBEY = False

@@ -9,6 +9,7 @@ watcher restarted at any moment neither skips nor repeats a crawl.
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -27,6 +28,7 @@ from storage.models import CrawlRun, SeedGroupState, WatchHeartbeat
 from storage.times import aware, utcnow
 
 RETRY_FAILED_CRAWL = timedelta(minutes=1)
+RUN_SILENT_FOR = timedelta(minutes=2)  # a run with no sign of life for this long is dead (HOSTPAIRS_RUN_HEARTBEAT)
 
 
 def pid_alive(pid: int) -> bool:
@@ -40,9 +42,11 @@ def pid_alive(pid: int) -> bool:
 
 
 def running_run(session: Session, group: str) -> CrawlRun | None:
-    """An unfinished run of `group` whose process is still alive."""
+    """An unfinished run of `group` that is still alive: it gave a sign of life lately and, when it
+    runs on this machine, its process exists (a crash is seen at once, a reused pid is not believed)."""
+    recent = utcnow() - RUN_SILENT_FOR
     for run in session.scalars(select(CrawlRun).where(CrawlRun.seed_group == group, CrawlRun.finished_at.is_(None))):
-        if pid_alive(run.pid):
+        if run.alive_at >= recent and (run.host != socket.gethostname() or pid_alive(run.pid)):
             return run
     return None
 

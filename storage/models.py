@@ -259,7 +259,11 @@ class CrawlRun(Base):
     """The slot this run was scheduled for (without jitter); None for a run nobody scheduled."""
     started_at: Mapped[datetime] = mapped_column(DateTime)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    host: Mapped[str] = mapped_column(String(255))
+    """The machine the run's process runs on: its pid means something there only."""
     pid: Mapped[int] = mapped_column(Integer)
+    alive_at: Mapped[datetime] = mapped_column(DateTime)
+    """The run's last sign of life, renewed every HOSTPAIRS_RUN_HEARTBEAT seconds while it crawls."""
     pages: Mapped[int] = mapped_column(Integer, default=0)
     errors: Mapped[int] = mapped_column(Integer, default=0)
 

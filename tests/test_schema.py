@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.orm import Session
 
-from storage.db import open_database
-from storage.models import Base
+from storage.db import MIGRATIONS, open_database
+from storage.models import Base, CrawlRun
 from tests.conftest import sqlite_url
 
 
@@ -22,3 +27,21 @@ def test_migrations_build_the_models_schema(kind: str, tmp_path: Path, request: 
         differences = compare_metadata(context, Base.metadata)
     engine.dispose()
     assert differences == []
+
+
+def test_upgrading_keeps_crawl_runs_and_dates_their_last_sign_of_life(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path)
+    engine = create_engine(url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0003")
+        connection.execute(text("INSERT INTO crawl_runs (seed_group, started_at, pid, pages, errors) "
+                                "VALUES ('bank', '2026-11-01 10:00:00', 4242, 3, 0)"))
+    engine.dispose()
+    engine = open_database(url)
+    with Session(engine) as session:
+        run = session.scalars(select(CrawlRun)).one()
+    engine.dispose()
+    assert (run.seed_group, run.pages, run.host, run.alive_at) == ("bank", 3, "", datetime(2026, 11, 1, 10))

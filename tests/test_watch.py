@@ -6,19 +6,23 @@ import http.server
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from crawler.watch import running_run
 from demoweb.server import PIXEL, VirtualWeb, html, js
 from storage.models import Alert, AlertDelivery, CrawlRun, SeedGroupState, Visit
+from storage.times import utcnow
 from tests.conftest import ROOT, engine_for, run_cli, sqlite_url
 
 BANK = "https://www.bank-watch.com/"
@@ -233,3 +237,46 @@ def test_seeds_validate_points_at_the_line(tmp_path: Path) -> None:
     assert result.returncode == 2 and f"{seeds}:3" in result.stderr
     good = write_seeds(tmp_path / "good.toml")
     assert run_cli("seeds", "validate", str(good)).returncode == 0
+
+
+def test_a_run_is_running_while_it_shows_signs_of_life(tmp_path: Path) -> None:
+    engine = engine_for(sqlite_url(tmp_path))
+    finished_child = subprocess.Popen([sys.executable, "-c", "pass"])
+    finished_child.wait()  # its pid names no process now
+    now, here = utcnow(), socket.gethostname()
+    cases = {
+        "elsewhere": ("other-machine", 1, now),  # another machine's pid means nothing here
+        "crashed": (here, finished_child.pid, now),  # a dead process is seen at once
+        "reused-pid": (here, os.getpid(), now - timedelta(minutes=10)),  # silent: the pid is someone else's
+        "alive": (here, os.getpid(), now - timedelta(seconds=30)),
+    }
+    with Session(engine) as session, session.begin():
+        session.add_all(CrawlRun(seed_group=group, started_at=now - timedelta(hours=1), host=host, pid=pid,
+                                 alive_at=alive_at, pages=0, errors=0)
+                        for group, (host, pid, alive_at) in cases.items())
+    with Session(engine) as session:
+        running = {group for group in cases if running_run(session, group)}
+    engine.dispose()
+    assert running == {"elsewhere", "alive"}
+
+
+def test_scrapy_crawl_of_a_seed_group_keeps_its_run_alive(web: VirtualWeb, tmp_path: Path) -> None:
+    seeds, db = write_seeds(tmp_path / "seeds.toml"), sqlite_url(tmp_path)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run(
+        [sys.executable, "-m", "scrapy", "crawl", "hostpairs", "-a", f"seeds={seeds}", "-a", "group=bank",
+         "-s", f"HOSTPAIRS_DB={db}", "-s", f"HOSTPAIRS_HOST_RULES={web.host_rules}", "-s", "HOSTPAIRS_DWELL=3",
+         "-s", "HOSTPAIRS_RUN_HEARTBEAT=0.5"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    engine = engine_for(db)
+    [run] = runs(engine)
+    with Session(engine) as session:
+        visits = session.scalars(select(Visit)).all()
+    engine.dispose()
+    assert [v.requested_url for v in visits] == [BANK] and visits[0].error is None
+    assert run.finished_at is not None and run.pages == 1
+    assert run.host == socket.gethostname() and run.pid != os.getpid()
+    assert run.alive_at - run.started_at > timedelta(seconds=2)  # renewed during the 3 s dwell
+    assert "heartbeat not stored" not in result.stderr
