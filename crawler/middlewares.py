@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
+import ssl
+from urllib.parse import urlsplit
+
 from scrapy import Request, Spider
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response
 from scrapy.settings import BaseSettings
 
 from crawler.host_rules import HostRules
@@ -33,3 +39,49 @@ class AddressGuardMiddleware:
         refusal = await self.guard.refusal(request.url)
         if refusal:
             raise IgnoreRequest(refusal)
+
+
+CERTIFICATE_ERRORS = "hostpairs_certificate_errors"
+"""Request meta key: {response URL: why its server's certificate is untrusted}, kept across redirects."""
+
+
+def certificate_error(host: str, address: str, port: int, timeout: float = 10.0) -> str | None:
+    """Why the certificate served for `host` at address:port is untrusted by the system's trust
+    store (expiry, name, issuer), or None when it is trusted or the check could not finish."""
+    context = ssl.create_default_context()
+    try:
+        with socket.create_connection((address, port), timeout) as raw, context.wrap_socket(raw, server_hostname=host):
+            return None
+    except ssl.SSLCertVerificationError as exc:
+        return f"untrusted certificate ({exc.verify_message})"
+    except (OSError, ValueError):
+        return None
+
+
+class CertificateCheckMiddleware:
+    """Static mode: Scrapy accepts every certificate (attacker hosts rarely have good ones), as the
+    browser does; this records, like the browser, why a server's certificate is untrusted.
+
+    Each (host, address, port) is checked once per crawl with a separate TLS handshake to the
+    address Scrapy connected to; the result goes in `request.meta[CERTIFICATE_ERRORS]`."""
+
+    def __init__(self, host_rules: HostRules):
+        self.host_rules = host_rules
+        self._verdicts: dict[tuple[str, str, int], str | None] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> CertificateCheckMiddleware:
+        return cls(HostRules.parse(crawler.settings.get("HOSTPAIRS_HOST_RULES")))
+
+    async def process_response(self, request: Request, response: Response, spider: Spider | None = None) -> Response:
+        parts = urlsplit(response.url)
+        if request.meta.get("playwright") or parts.scheme != "https" or not response.ip_address or not parts.hostname:
+            return response
+        target = self.host_rules.target(parts.hostname)
+        port = (target[1] if target else None) or parts.port or 443
+        key = (parts.hostname, str(response.ip_address), port)
+        if key not in self._verdicts:
+            self._verdicts[key] = await asyncio.to_thread(certificate_error, *key)
+        if self._verdicts[key]:
+            request.meta.setdefault(CERTIFICATE_ERRORS, {})[response.url] = self._verdicts[key]
+        return response

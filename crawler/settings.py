@@ -66,6 +66,7 @@ DOWNLOAD_HANDLERS = {
 }
 DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.AddressGuardMiddleware": 50,
+    "crawler.middlewares.CertificateCheckMiddleware": 950,  # below redirects: every hop is checked
 }
 ITEM_PIPELINES = {
     "crawler.pipelines.StoragePipeline": 300,

@@ -13,6 +13,7 @@ from dataclasses import replace
 
 from scrapy.http import Response
 
+from crawler.middlewares import CERTIFICATE_ERRORS
 from extractors.observations import LinkObservation, PageCapture, RequestObservation
 from extractors.static_html import (
     decode_html,
@@ -65,6 +66,7 @@ def _redirect_chain(response: Response, final_ip: str | None) -> list[RequestObs
     """The visited URL's hops: every redirect Scrapy followed, then the final response."""
     hops = [*response.request.meta.get("redirect_urls", []), response.url]
     statuses = response.request.meta.get("redirect_reasons", [])
+    certificate_errors = response.request.meta.get(CERTIFICATE_ERRORS, {})
     chain = []
     for index, url in enumerate(hops):
         final = index == len(hops) - 1
@@ -77,6 +79,7 @@ def _redirect_chain(response: Response, final_ip: str | None) -> list[RequestObs
             redirected_from=hops[index - 1] if index else None,
             status=status if isinstance(status, int) else None,
             remote_ip=final_ip if final else None,
+            certificate_error=certificate_errors.get(url),
         ))
     return chain
 
@@ -92,8 +95,10 @@ def add_stylesheet(capture: PageCapture, response: Response) -> list[str]:
     it imports, to be fetched in turn."""
     url = response.request.url
     ip = str(response.ip_address) if response.ip_address else None
+    certificate = response.request.meta.get(CERTIFICATE_ERRORS, {}).get(response.url)
     capture.requests = [
-        replace(r, status=response.status, remote_ip=ip) if r.url == url and r.resource_type == "stylesheet" else r
+        replace(r, status=response.status, remote_ip=ip, certificate_error=certificate)
+        if r.url == url and r.resource_type == "stylesheet" else r
         for r in capture.requests
     ]
     css = decode_html(response.body, response.headers.get("Content-Type", b"").decode("latin-1"))

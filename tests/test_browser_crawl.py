@@ -286,6 +286,8 @@ def test_static_mode_sees_what_the_markup_declares(tmp_path: Path, host_rules: s
     with Session(engine) as session:
         modes = set(session.scalars(select(Visit.mode)))
         trackers = set(session.scalars(select(Tracker.attribute_value).where(Tracker.hostname == "tracked-nn.com")))
+        certificates = dict(session.execute(select(Dependency.url, Dependency.certificate_error).where(
+            Dependency.resource_type.in_(["document", "stylesheet"]), Dependency.status.is_not(None))).all())
     engine.dispose()
     assert {p for p in pairs if p[0] == NEWS} == STATIC_NEWS_PAIRS
     assert STATIC_NEWS_PAIRS <= all_pairs(crawled[1])  # the browser saw all of it, and more
@@ -293,6 +295,10 @@ def test_static_mode_sees_what_the_markup_declares(tmp_path: Path, host_rules: s
             ("refresh-cc.com", "landing-dd.com", "meta.refresh")} <= pairs
     assert modes == {"static"}
     assert {"UA-7654321-2", "GTM-TRK4EX", "1234567890123456"} <= trackers
+    # the virtual web's certificate is self-signed: recorded on pages and stylesheets, not on plain http
+    assert certificates[f"https://{NEWS}/"].startswith("untrusted certificate (")
+    assert certificates["https://style-u.com/s.css"].startswith("untrusted certificate (")
+    assert certificates["http://old-bb.com/"] is None
 
 
 def test_visit_command_shows_the_evidence_in_order(crawled: tuple[str, Engine, str]) -> None:
