@@ -36,6 +36,7 @@ logger = logging.getLogger(__name__)
 
 # Bodies hashed for change detection; larger ones are skipped.
 ConnectionCheck = Callable[[str, str], str | None]  # (url, ip the browser connected to) -> refusal
+POPUP_NOT_LOADED = "popup not loaded: the crawler records popups but does not visit them"
 _HASHED_RESOURCE_TYPES = {"script", "document"}
 _MAX_HASHED_BODY = 10 * 1024 * 1024
 
@@ -160,6 +161,7 @@ class BrowserCapture:
             "Page.frameNavigated": capture._on_frame_navigated,
             "Page.frameRequestedNavigation": capture._on_frame_requested_navigation,
             "Page.frameDetached": capture._on_frame_detached,
+            "Page.windowOpen": capture._on_window_open,
             "Network.requestWillBeSent": capture._on_request,
             "Network.responseReceived": capture._on_response,
             "Network.loadingFinished": capture._on_loading_finished,
@@ -209,6 +211,18 @@ class BrowserCapture:
         state = self.frames.get(params["frameId"])
         if state is not None and params.get("reason") != "swap":
             state.detached = True
+
+    def _on_window_open(self, params: dict[str, Any]) -> None:
+        """A popup (window.open, a link or form targeting a new window): recorded from the page that
+        opened it, never loaded — the crawler closes popups and refuses their requests."""
+        self.finished.append(RequestObservation(
+            url=params["url"],
+            resource_type="popup",
+            frame_chain=self._frame_chain(self.main_frame_id),
+            initiator_type="script" if not params.get("userGesture") else "other",
+            started_at=time.time(),
+            error=POPUP_NOT_LOADED,
+        ))
 
     def _frame_chain(self, frame_id: str | None) -> tuple[str, ...]:
         chain = []

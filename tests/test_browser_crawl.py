@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from crawler.capture import POPUP_NOT_LOADED
 from demoweb.server import VirtualWeb
 from storage.models import (
     Dependency,
@@ -159,15 +160,23 @@ def test_private_addresses_are_refused_and_unreachable_targets_recorded(crawled:
     with Session(engine) as session:
         refused = {
             d.host: d.error for d in session.scalars(
-                select(Dependency).where(Dependency.host.in_(PRIVATE_HOSTS))
+                select(Dependency).where(Dependency.host.in_(PRIVATE_HOSTS), Dependency.resource_type != "popup")
             )
         }
+        popups = {d.url: (d.cause, d.parent_host, d.error) for d in session.scalars(
+            select(Dependency).where(Dependency.resource_type == "popup"))}
+        popup_pair = session.scalars(select(HostPair).where(HostPair.child == "popup-ads-uu.com")).one()
         failed = session.scalars(select(Visit).where(Visit.error.is_not(None))).all()
         visits = session.scalars(select(Visit)).all()
     assert set(refused) == set(PRIVATE_HOSTS)
     assert all(error.startswith("refused:") for error in refused.values())
     private_requests = [request for request in virtual_web.requests if request[1] in PRIVATE_HOSTS]
     assert not private_requests  # neither the images nor the popup
+    # popups are recorded from the page that opened them, and never loaded
+    assert popups == {url: ("unknown", "guard-hh.com", POPUP_NOT_LOADED) for url in
+                      (f"http://127.0.0.1:{virtual_web.port}/popup.html", "https://popup-ads-uu.com/landing")}
+    assert (popup_pair.parent, popup_pair.cause) == ("guard-hh.com", "unknown")
+    assert "popup-ads-uu.com" not in {host for _, host, _, _ in virtual_web.requests}
     assert [v.requested_url for v in failed] == ["https://unreachable-gg.com/"]
     assert "ERR_NAME_NOT_RESOLVED" in failed[0].error
     assert len(visits) == len(MAIN_TARGETS) + 1  # + /section, one link deep

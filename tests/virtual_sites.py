@@ -117,8 +117,10 @@ def build_sites(web_port: list[int]) -> dict[str, dict]:
             f"<img src='http://127.0.0.1:{web_port[0]}/private.gif'>"
             f"<img src='http://probe.localhost:{web_port[0]}/private.gif'>"  # Chromium resolves *.localhost itself
             "<script>fetch('http://169.254.169.254/latest/meta-data/').catch(function () {});"
-            f"window.open('http://127.0.0.1:{web_port[0]}/popup.html');</script>"
+            f"window.open('http://127.0.0.1:{web_port[0]}/popup.html');"
+            "window.open('https://popup-ads-uu.com/landing');</script>"
         )},
+        "popup-ads-uu.com": {"/landing": html("<h1>popup</h1>")},
         "127.0.0.1": {"/private.gif": PIXEL, "/popup.html": html("<h1>the crawler's own network</h1>")},
         # trackers, cookies, components
         "tracked-nn.com": {"/": Resource(body=TRACKED_PAGE, headers={

@@ -54,6 +54,14 @@ async def close_quietly(closing: Awaitable[None]) -> None:
         logging.getLogger(__name__).debug("close failed: %s", exc)
 
 
+def _page_of(route: Route) -> Page | None:
+    """The page a routed request belongs to (None for requests of no page: service workers)."""
+    try:
+        return route.request.frame.page
+    except Exception:
+        return None
+
+
 def one_line(error: BaseException | str) -> str:
     """The first line of an error message (Playwright's include call logs)."""
     text = str(error).strip() or type(error).__name__
@@ -183,9 +191,17 @@ class HostpairsSpider(scrapy.Spider):
             else:
                 await route.fallback()
 
-        # The page's own route runs before scrapy-playwright's; the context's covers popups.
+        async def popup_guard(route: Route) -> None:
+            """The context's route: popups (recorded by the capture) are closed and load nothing."""
+            if _page_of(route) is page:
+                await guard(route)
+            else:
+                await route.abort("blockedbyclient")
+
+        # The page's own route runs before scrapy-playwright's; the context's sees what is left.
         await page.route("**", guard)
-        await page.context.route("**", guard)
+        await page.context.route("**", popup_guard)
+        page.on("popup", lambda popup: asyncio.ensure_future(close_quietly(popup.close())))
         page.on("dialog", lambda dialog: dialog.dismiss())
         capture = await BrowserCapture.attach(
             page, request.url, request.meta["hostpairs_depth"], check_connection=self.guard.connected)
