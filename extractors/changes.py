@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from extractors.host_pairs import Dependency, extract_dependencies
+from extractors.host_pairs import Dependency
 from extractors.hosts import host_of, registrable_domain
 from extractors.observations import (
     FrameObservation,
@@ -100,9 +100,10 @@ def _severity(signals: list[str]) -> str:
     return SEVERITIES[min(len(signals), len(SEVERITIES) - 1)]
 
 
-def detect_changes(capture: PageCapture, baseline: Baseline, watch: PageWatch,
+def detect_changes(capture: PageCapture, dependencies: list[Dependency], baseline: Baseline, watch: PageWatch,
                    known_hosts: frozenset[str]) -> list[Change]:
-    """Alerts for `capture` against `baseline`; nothing on a page's first visit or a failed visit.
+    """Alerts for `capture` (and its `extract_dependencies`) against `baseline`; nothing on a
+    page's first visit or a failed visit.
 
     Severity starts at low and rises one level per signal: hidden frame, frame or script
     created by script, child on another registrable domain, child host never seen anywhere
@@ -126,7 +127,7 @@ def detect_changes(capture: PageCapture, baseline: Baseline, watch: PageWatch,
         return signals
 
     frame_documents: dict[str, list[Dependency]] = {}
-    for dependency in extract_dependencies(capture):
+    for dependency in dependencies:
         request, host = dependency.request, dependency.host
         if not host:
             continue

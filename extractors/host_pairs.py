@@ -159,8 +159,9 @@ def extract_dependencies(capture: PageCapture) -> list[Dependency]:
     return dependencies
 
 
-def extract_host_pairs(capture: PageCapture) -> list[PairEvidence]:
-    """Host pairs of a visit, one evidence record per (parent, child, cause, child URL)."""
+def extract_host_pairs(capture: PageCapture, dependencies: list[Dependency]) -> list[PairEvidence]:
+    """Host pairs of a visit (its `extract_dependencies` and links), one evidence record per
+    (parent, child, cause, child URL)."""
     evidence: dict[tuple[str, str, str, str], PairEvidence] = {}
 
     def add(parent: str | None, child: str | None, cause: str | None, child_url: str, frame_id: str | None,
@@ -171,7 +172,7 @@ def extract_host_pairs(capture: PageCapture) -> list[PairEvidence]:
                 PairEvidence(parent, child, cause, child_url, frame_id, frame_url, initiator_url),
             )
 
-    for dependency in extract_dependencies(capture):
+    for dependency in dependencies:
         request = dependency.request
         frame_url = document_url(request.frame_chain)
         add(dependency.parent, dependency.host, dependency.cause, request.url, request.frame_id, frame_url,

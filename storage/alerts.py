@@ -19,6 +19,7 @@ from extractors.changes import (
     merge,
     observed_in,
 )
+from extractors import host_pairs
 from extractors.hosts import host_of
 from extractors.observations import PageCapture
 from storage.models import Alert, AlertDelivery, Dependency, Form, Visit
@@ -69,13 +70,14 @@ def known_hosts(session: Session, hosts: set[str], except_visit_id: int) -> froz
     return frozenset(known)
 
 
-def record_alerts(session: Session, visit: Visit, capture: PageCapture, policy: AlertPolicy) -> list[Alert]:
+def record_alerts(session: Session, visit: Visit, capture: PageCapture, dependencies: list[host_pairs.Dependency],
+                  policy: AlertPolicy) -> list[Alert]:
     """Detect changes of this visit and store those not already alerted and unacknowledged."""
     page_baseline = baseline(session, capture.requested_url, visit.id, policy.baseline_visits)
     if page_baseline.visits == 0:
         return []
     hosts = {h for r in capture.requests if (h := host_of(r.url))}
-    changes = detect_changes(capture, page_baseline, policy.watch, known_hosts(session, hosts, visit.id))
+    changes = detect_changes(capture, dependencies, page_baseline, policy.watch, known_hosts(session, hosts, visit.id))
     alerts = [
         _alert(visit, capture, change, policy.seed_group)
         for change in changes

@@ -98,6 +98,7 @@ def store_capture(sessions: sessionmaker[Session], capture: PageCapture,
             )
             for f in capture.frames
         ]
+        dependencies = extract_dependencies(capture)
         visit.dependencies = [
             Dependency(
                 url=d.request.url,
@@ -120,7 +121,7 @@ def store_capture(sessions: sessionmaker[Session], capture: PageCapture,
                 certificate_error=d.request.certificate_error,
                 body_sha256=d.request.body_sha256,
             )
-            for d in extract_dependencies(capture)
+            for d in dependencies
         ]
         visit.forms = [
             Form(frame_url=document_url(f.frame_chain), action_url=f.action,
@@ -130,7 +131,7 @@ def store_capture(sessions: sessionmaker[Session], capture: PageCapture,
         session.add(visit)
         session.flush()
 
-        evidence = extract_host_pairs(capture)
+        evidence = extract_host_pairs(capture, dependencies)
         pair_keys = sorted({(e.parent, e.child, e.cause) for e in evidence})
         existing = _pair_ids(session, pair_keys)
         upsert_seen(session, HostPair, ("parent", "child", "cause"),
@@ -152,7 +153,7 @@ def store_capture(sessions: sessionmaker[Session], capture: PageCapture,
                     [{"hostname": h, "ip": ip} for h, ip in sorted(extract_resolutions(capture))], seen)
         if visit.host and not capture.failed:
             _store_host_attributes(session, visit.host, capture, seen)
-        alerts = record_alerts(session, visit, capture, policy)
+        alerts = record_alerts(session, visit, capture, dependencies, policy)
         return StoredVisit(visit.id, new_pairs=len(pair_keys) - len(existing), seen_pairs=len(existing),
                            alerts=len(alerts))
 

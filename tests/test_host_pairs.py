@@ -13,7 +13,7 @@ def capture(*requests: RequestObservation, links: tuple[LinkObservation, ...] = 
 
 
 def pairs(c: PageCapture) -> set[tuple[str, str, str]]:
-    return {(e.parent, e.child, e.cause) for e in extract_host_pairs(c)}
+    return {(e.parent, e.child, e.cause) for e in extract_host_pairs(c, extract_dependencies(c))}
 
 
 def request(url: str, resource_type: str, chain: tuple[str, ...] = (PAGE,), **fields: object) -> RequestObservation:
