@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.delivery import deliver_due
@@ -101,6 +102,21 @@ class Watcher:
             return self.tick
         return max(0.5, min(self.tick, (min(upcoming) - utcnow()).total_seconds()))
 
+    def run_once(self, groups: list[SeedGroup]) -> float:
+        """One pass: heartbeat, due crawls, alert delivery; returns the seconds to wait before the
+        next pass. A database outage is logged and waited out, never fatal to the watcher."""
+        try:
+            self.beat()
+            for group, slot in self.due_groups(groups):
+                self.run_group(group, slot)
+                self.beat()
+            deliver_due(self.sessions)
+            return self.next_wake()
+        except SQLAlchemyError as exc:
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            self.log(f"database unavailable, trying again in {self.tick:g} s: {reason}")
+            return self.tick
+
     def run_forever(self) -> None:
         groups: list[SeedGroup] = []
         while True:
@@ -108,9 +124,4 @@ class Watcher:
                 groups = load_seed_groups(self.seeds_file)
             except SeedFileError as exc:
                 self.log(f"seed file not reloaded, keeping the last good one: {exc}")
-            self.beat()
-            for group, slot in self.due_groups(groups):
-                self.run_group(group, slot)
-                self.beat()
-            deliver_due(self.sessions)
-            time.sleep(self.next_wake())
+            time.sleep(self.run_once(groups))

@@ -11,19 +11,23 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import psycopg
 import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from crawler.watch import running_run
+from crawler.watch import Watcher, running_run
 from demoweb.server import PIXEL, VirtualWeb, html, js
-from storage.models import Alert, AlertDelivery, CrawlRun, SeedGroupState, Visit
+from seeds.groups import load_seed_groups
+from storage.db import open_database, session_factory
+from storage.models import Alert, AlertDelivery, CrawlRun, SeedGroupState, Visit, WatchHeartbeat
 from storage.times import utcnow
-from tests.conftest import ROOT, engine_for, run_cli, sqlite_url
+from tests.conftest import POSTGRES_ADMIN, ROOT, engine_for, run_cli, sqlite_url
 
 BANK = "https://www.bank-watch.com/"
 BANK_PAGE = """<!doctype html><html><head><script src="/js/app.js"></script></head>
@@ -280,3 +284,39 @@ def test_scrapy_crawl_of_a_seed_group_keeps_its_run_alive(web: VirtualWeb, tmp_p
     assert run.host == socket.gethostname() and run.pid != os.getpid()
     assert run.alive_at - run.started_at > timedelta(seconds=2)  # renewed during the 3 s dwell
     assert "heartbeat not stored" not in result.stderr
+
+
+def test_the_watcher_waits_out_a_database_outage(tmp_path: Path) -> None:
+    name = f"hostpairs_outage_{uuid.uuid4().hex[:8]}"
+    admin = psycopg.connect(POSTGRES_ADMIN, autocommit=True)
+    admin.execute(f'CREATE DATABASE "{name}"')
+
+    def rename(old: str, new: str) -> None:
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (old,))
+        admin.execute(f'ALTER DATABASE "{old}" RENAME TO "{new}"')
+
+    engine = open_database(f"{POSTGRES_ADMIN.rsplit('/', 1)[0]}/{name}")
+    sessions = session_factory(engine)
+    with sessions.begin() as session:  # the group is not due: no crawl runs, only the watcher's own work
+        session.add(SeedGroupState(seed_group="bank", next_run_at=utcnow() + timedelta(hours=1)))
+    lines: list[str] = []
+    seeds = write_seeds(tmp_path / "seeds.toml")
+    watcher = Watcher(seeds, sessions, [], tick=0.5, log=lines.append)
+    groups = load_seed_groups(seeds)
+    try:
+        assert watcher.run_once(groups) == 0.5 and lines == []
+        rename(name, f"{name}_away")  # the database goes away under the watcher
+        assert watcher.run_once(groups) == 0.5
+        assert len(lines) == 1 and lines[0].startswith("database unavailable, trying again in 0.5 s: ")
+        assert "does not exist" in lines[0]
+        rename(f"{name}_away", name)  # and comes back
+        before = utcnow()
+        watcher.run_once(groups)
+        with sessions() as session:
+            heartbeat = session.get(WatchHeartbeat, "watch")
+        assert len(lines) == 1 and heartbeat.beat_at >= before
+    finally:
+        engine.dispose()
+        for database in (name, f"{name}_away"):
+            admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        admin.close()
