@@ -130,6 +130,10 @@ def crawl(
     )
     for url, error in summary["failures"]:
         out.print(f"  failed: {url} — {error}", soft_wrap=True)
+    for url, reason in summary["unstored"]:
+        out.print(f"  not stored: {url} — {reason}", soft_wrap=True)
+    if summary["unstored"]:
+        fail(f"{len(summary['unstored'])} visits not stored (the database refused them; seed groups stay due)")
 
 
 @app.command()

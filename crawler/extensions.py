@@ -79,6 +79,8 @@ class SeedGroupRuns:
         rng = random.Random()
         with self.sessions.begin() as session:
             for name, run_id in self.run_ids.items():
+                if stats.get_value(f"hostpairs/unstored/{name}", 0):
+                    continue  # a visit was lost: the run stays unfinished and its group due, as after a crash
                 run = session.get(CrawlRun, run_id)
                 run.finished_at = now
                 run.pages = stats.get_value(f"hostpairs/pages/{name}", 0)

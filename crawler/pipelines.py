@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+
 from scrapy import Spider
 from scrapy.crawler import Crawler
+from scrapy.exceptions import DropItem
+from sqlalchemy.exc import SQLAlchemyError
 
 from crawler.delivery import destinations
 from extractors.changes import PageWatch
@@ -12,9 +16,14 @@ from storage.alerts import AlertPolicy
 from storage.db import open_database, session_factory
 from storage.writer import store_capture
 
+logger = logging.getLogger(__name__)
+
 
 class StoragePipeline:
-    """Store each visit, and the alerts it raises, in one transaction; count pages, pairs, alerts."""
+    """Store each visit, and the alerts it raises, in one transaction; count pages, pairs, alerts.
+
+    A visit the database refuses is dropped with its reason and counted as not stored
+    (`hostpairs/unstored`): the crawl goes on, and its seed group stays due."""
 
     def __init__(self, crawler: Crawler):
         self.crawler = crawler
@@ -41,7 +50,15 @@ class StoragePipeline:
 
     def process_item(self, item: object, spider: Spider | None = None) -> object:
         if isinstance(item, PageCapture):
-            stored = store_capture(self.sessions, item, self._policy(item))
+            try:
+                stored = store_capture(self.sessions, item, self._policy(item))
+            except SQLAlchemyError as exc:
+                reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+                self.stats.inc_value("hostpairs/unstored")
+                if item.seed_group:
+                    self.stats.inc_value(f"hostpairs/unstored/{item.seed_group}")
+                logger.error("visit of %s not stored: %s", item.requested_url, reason)
+                raise DropItem(reason) from None
             self.stats.inc_value("hostpairs/pages")
             self.stats.inc_value("hostpairs/pairs_new", stored.new_pairs)
             self.stats.inc_value("hostpairs/pairs_seen", stored.seen_pairs)

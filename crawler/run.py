@@ -62,6 +62,7 @@ def run_crawl(urls: list[str], options: CrawlOptions, console: Console) -> dict[
     process = CrawlerProcess(settings)
     crawler = process.create_crawler("hostpairs")
     failures: list[tuple[str, str]] = []
+    unstored: list[tuple[str, str]] = []
 
     with Progress(
         TextColumn("[bold]crawling"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -75,7 +76,12 @@ def run_crawl(urls: list[str], options: CrawlOptions, console: Console) -> dict[
                     failures.append((item.requested_url, item.error or ""))
                 progress.update(task, advance=1, total=spider.scheduled_count, description=item.requested_url)
 
+        def item_dropped(item: object, response: Any, exception: BaseException, spider: Any) -> None:
+            if isinstance(item, PageCapture):
+                unstored.append((item.requested_url, str(exception)))
+
         crawler.signals.connect(item_scraped, signal=signals.item_scraped)
+        crawler.signals.connect(item_dropped, signal=signals.item_dropped)
         process.crawl(crawler, targets=" ".join(urls), depth=options.depth, max_pages=options.max_pages,
                       seeds=options.seeds, group=options.group, due=options.due)
         process.start()
@@ -88,4 +94,5 @@ def run_crawl(urls: list[str], options: CrawlOptions, console: Console) -> dict[
         "errors": stats.get_value("hostpairs/errors", 0),
         "alerts": stats.get_value("hostpairs/alerts", 0),
         "failures": failures,
+        "unstored": unstored,
     }

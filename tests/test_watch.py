@@ -320,3 +320,26 @@ def test_the_watcher_waits_out_a_database_outage(tmp_path: Path) -> None:
         for database in (name, f"{name}_away"):
             admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         admin.close()
+
+
+def test_a_visit_the_database_refuses_is_reported_and_its_group_stays_due(web: VirtualWeb, tmp_path: Path) -> None:
+    seeds, db = write_seeds(tmp_path / "seeds.toml"), sqlite_url(tmp_path)
+    engine = open_database(db)
+    with engine.begin() as connection:  # the database refuses this one visit, as a full disk would
+        connection.exec_driver_sql(f"""CREATE TRIGGER refuse_bank BEFORE INSERT ON visits
+            WHEN NEW.requested_url = '{BANK}' BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END""")
+    result = run_cli("crawl", "--seeds", str(seeds), "--db", db, "--host-rules", web.host_rules, "--dwell", "0.5")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"not stored: {BANK} — database or disk is full" in result.stdout
+    assert "1 visits not stored" in result.stderr
+    with Session(engine) as session:
+        assert session.scalars(select(Visit)).all() == []
+        assert session.get(SeedGroupState, "bank").next_run_at is None  # still due
+    assert [r.finished_at for r in runs(engine)] == [None]
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DROP TRIGGER refuse_bank")
+    crawl_seeds(seeds, db, web)  # the next run stores it and moves the schedule on
+    with Session(engine) as session:
+        assert [v.requested_url for v in session.scalars(select(Visit))] == [BANK]
+        assert session.get(SeedGroupState, "bank").next_run_at is not None
+    engine.dispose()
