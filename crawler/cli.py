@@ -362,7 +362,7 @@ class Severity(str, Enum):
 def watch(
     seeds: Path = typer.Argument(..., help="Seed groups (TOML)."),
     db: str | None = DbOption,
-    tick: float = typer.Option(30.0, min=0.5, help="Seconds between schedule checks at most."),
+    tick: float = typer.Option(30.0, min=0.5, max=60.0, help="Seconds between schedule checks at most."),
     dwell: float = typer.Option(5.0, min=0.0),
     host_rules: str = typer.Option("", "--host-rules"),
     mode: Mode = typer.Option(Mode.browser),
@@ -370,7 +370,7 @@ def watch(
     webhook: list[str] = typer.Option([], "--webhook"),
 ) -> None:
     """Crawl each seed group on its schedule until stopped, raising alerts on injected content."""
-    from crawler.watch import Watcher
+    from crawler.watch import Watcher, WatcherRunning
 
     try:
         groups = load_seed_groups(seeds)
@@ -384,8 +384,13 @@ def watch(
             crawl_args += [flag, value]
     for url in webhook:
         crawl_args += ["--webhook", url]
+    watcher = Watcher(seeds, sessions, crawl_args, tick, log=lambda line: err.print(line, soft_wrap=True))
+    try:
+        watcher.claim()
+    except WatcherRunning as exc:
+        fail(str(exc))
     err.print(f"watching {len(groups)} seed groups from {seeds} (Ctrl-C to stop)")
-    Watcher(seeds, sessions, crawl_args, tick, log=lambda line: err.print(line, soft_wrap=True)).run_forever()
+    watcher.run_forever()
 
 
 @seeds_app.command("validate")
@@ -425,7 +430,8 @@ def seeds_status(db: str | None = DbOption) -> None:
             })
     if heartbeat:
         age = (utcnow() - heartbeat.beat_at).total_seconds()
-        out.print(f"watcher: last heartbeat {pt_time(heartbeat.beat_at)} UTC ({age:.0f} s ago), pid {heartbeat.pid}, "
+        out.print(f"watcher: last heartbeat {pt_time(heartbeat.beat_at)} UTC ({age:.0f} s ago), "
+                  f"pid {heartbeat.pid} on {heartbeat.host}, "
                   f"seeds {heartbeat.seeds_file}")
     else:
         out.print("watcher: never ran on this database")

@@ -29,7 +29,14 @@ from storage.models import CrawlRun, SeedGroupState, WatchHeartbeat
 from storage.times import aware, utcnow
 
 RETRY_FAILED_CRAWL = timedelta(minutes=1)
-RUN_SILENT_FOR = timedelta(minutes=2)  # a run with no sign of life for this long is dead (HOSTPAIRS_RUN_HEARTBEAT)
+SILENT_FOR = timedelta(minutes=2)
+"""A run or watcher with no sign of life for this long is dead (runs beat every HOSTPAIRS_RUN_HEARTBEAT
+seconds, a watcher every tick, at most a minute, and every BEAT_DURING_CRAWL seconds while it crawls)."""
+BEAT_DURING_CRAWL = 10.0
+
+
+class WatcherRunning(RuntimeError):
+    """Another watcher is alive on the same database."""
 
 
 def pid_alive(pid: int) -> bool:
@@ -42,12 +49,16 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+def alive(host: str, pid: int, last_sign: datetime) -> bool:
+    """A process that gave a sign of life lately and, when it runs on this machine, still exists
+    (a crash is seen at once, a reused pid is not believed for long)."""
+    return last_sign >= utcnow() - SILENT_FOR and (host != socket.gethostname() or pid_alive(pid))
+
+
 def running_run(session: Session, group: str) -> CrawlRun | None:
-    """An unfinished run of `group` that is still alive: it gave a sign of life lately and, when it
-    runs on this machine, its process exists (a crash is seen at once, a reused pid is not believed)."""
-    recent = utcnow() - RUN_SILENT_FOR
+    """An unfinished run of `group` that is still alive."""
     for run in session.scalars(select(CrawlRun).where(CrawlRun.seed_group == group, CrawlRun.finished_at.is_(None))):
-        if run.alive_at >= recent and (run.host != socket.gethostname() or pid_alive(run.pid)):
+        if alive(run.host, run.pid, run.alive_at):
             return run
     return None
 
@@ -60,10 +71,22 @@ class Watcher:
     tick: float = 30.0
     log: Callable[[str], None] = print
 
+    def claim(self) -> None:
+        """Become the database's watcher, refusing to run beside another live one (two watchers
+        would crawl each due group twice)."""
+        with self.sessions.begin() as session:
+            other = session.get(WatchHeartbeat, "watch", with_for_update=True)
+            if other and other.pid != os.getpid() and alive(other.host, other.pid, other.beat_at):
+                age = (utcnow() - other.beat_at).total_seconds()
+                raise WatcherRunning(f"another watcher runs on this database: pid {other.pid} on {other.host}, "
+                                     f"last heartbeat {age:.0f} s ago")
+        self.beat()
+
     def beat(self) -> None:
         with self.sessions.begin() as session:
             heartbeat = session.get(WatchHeartbeat, "watch") or WatchHeartbeat(name="watch")
-            heartbeat.pid, heartbeat.beat_at, heartbeat.seeds_file = os.getpid(), utcnow(), str(self.seeds_file)
+            heartbeat.host, heartbeat.pid = socket.gethostname(), os.getpid()
+            heartbeat.beat_at, heartbeat.seeds_file = utcnow(), str(self.seeds_file)
             session.add(heartbeat)
 
     def due_groups(self, groups: list[SeedGroup]) -> list[tuple[SeedGroup, datetime]]:
@@ -82,12 +105,21 @@ class Watcher:
         self.log(f"crawling seed group {group.name} (slot {slot:%Y-%m-%d %H:%M:%S})")
         command = [sys.executable, "-m", "crawler.cli", "crawl", "--seeds", str(self.seeds_file),
                    "--group", group.name, "--due", slot.isoformat(), *self.crawl_args]
-        result = subprocess.run(command, capture_output=True, text=True)
-        summary = (result.stdout.strip().splitlines() or [""])[0]
-        if result.returncode == 0:
+        crawl = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        while True:
+            try:
+                stdout, stderr = crawl.communicate(timeout=BEAT_DURING_CRAWL)
+                break
+            except subprocess.TimeoutExpired:
+                try:
+                    self.beat()  # still alive while the crawl runs
+                except SQLAlchemyError:
+                    pass  # the crawl itself reports what the database does
+        summary = (stdout.strip().splitlines() or [""])[0]
+        if crawl.returncode == 0:
             self.log(f"seed group {group.name}: {summary}")
             return
-        reason = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        reason = (stderr.strip().splitlines() or ["no output"])[-1]
         self.log(f"seed group {group.name}: crawl failed ({reason}); retrying in {RETRY_FAILED_CRAWL}")
         with self.sessions.begin() as session:
             state = session.get(SeedGroupState, group.name) or SeedGroupState(seed_group=group.name)

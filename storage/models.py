@@ -288,6 +288,7 @@ class WatchHeartbeat(Base):
     __tablename__ = "watch_heartbeat"
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
     pid: Mapped[int] = mapped_column(Integer)
     beat_at: Mapped[datetime] = mapped_column(DateTime)
     seeds_file: Mapped[str] = mapped_column(Text)

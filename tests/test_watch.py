@@ -343,3 +343,24 @@ def test_a_visit_the_database_refuses_is_reported_and_its_group_stays_due(web: V
         assert [v.requested_url for v in session.scalars(select(Visit))] == [BANK]
         assert session.get(SeedGroupState, "bank").next_run_at is not None
     engine.dispose()
+
+
+def test_a_second_watcher_of_the_same_database_refuses_to_start(web: VirtualWeb, tmp_path: Path) -> None:
+    seeds, db = write_seeds(tmp_path / "seeds.toml"), sqlite_url(tmp_path)
+    engine = engine_for(db)
+
+    def heartbeat() -> WatchHeartbeat | None:
+        with Session(engine) as session:
+            return session.get(WatchHeartbeat, "watch")
+
+    first = start_watch(seeds, db, web)
+    try:
+        wait_for(lambda: heartbeat() is not None)
+        second = run_cli("watch", str(seeds), "--db", db, "--host-rules", web.host_rules, timeout=60)
+        assert second.returncode == 2 and "Traceback" not in second.stderr
+        assert f"another watcher runs on this database: pid {first.pid} on {socket.gethostname()}" in second.stderr
+        assert heartbeat().pid == first.pid
+    finally:
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait()
+    engine.dispose()

@@ -1,4 +1,4 @@
-"""crawl runs say where they run and when they were last alive
+"""crawl runs and the watcher say where they run; runs say when they were last alive
 
 Revision ID: 0004
 Revises: 0003
@@ -22,9 +22,15 @@ def upgrade() -> None:
     with op.batch_alter_table('crawl_runs', schema=None) as batch_op:
         batch_op.alter_column('alive_at', existing_type=sa.DateTime(), nullable=False)
         batch_op.alter_column('host', existing_type=sa.String(length=255), server_default=None)
+    with op.batch_alter_table('watch_heartbeat', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('host', sa.String(length=255), nullable=False, server_default=''))
+    with op.batch_alter_table('watch_heartbeat', schema=None) as batch_op:
+        batch_op.alter_column('host', existing_type=sa.String(length=255), server_default=None)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('watch_heartbeat', schema=None) as batch_op:
+        batch_op.drop_column('host')
     with op.batch_alter_table('crawl_runs', schema=None) as batch_op:
         batch_op.drop_column('alive_at')
         batch_op.drop_column('host')
