@@ -13,7 +13,7 @@ from crawler.delivery import destinations
 from extractors.changes import PageWatch
 from extractors.observations import PageCapture
 from storage.alerts import AlertPolicy
-from storage.db import open_database, session_factory
+from storage.db import error_reason, open_database, session_factory
 from storage.writer import store_capture
 
 logger = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ class StoragePipeline:
             try:
                 stored = store_capture(self.sessions, item, self._policy(item))
             except SQLAlchemyError as exc:
-                reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+                reason = error_reason(exc)
                 self.stats.inc_value("hostpairs/unstored")
                 if item.seed_group:
                     self.stats.inc_value(f"hostpairs/unstored/{item.seed_group}")

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from crawler.delivery import deliver_due
 from seeds.groups import SeedFileError, SeedGroup, load_seed_groups
 from seeds.schedule import is_due
+from storage.db import error_reason
 from storage.models import CrawlRun, SeedGroupState, WatchHeartbeat
 from storage.times import aware, utcnow
 
@@ -145,8 +146,7 @@ class Watcher:
             deliver_due(self.sessions)
             return self.next_wake()
         except SQLAlchemyError as exc:
-            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-            self.log(f"database unavailable, trying again in {self.tick:g} s: {reason}")
+            self.log(f"database unavailable, trying again in {self.tick:g} s: {error_reason(exc)}")
             return self.tick
 
     def run_forever(self) -> None:

@@ -20,6 +20,11 @@ class DatabaseError(RuntimeError):
     """The database URL is invalid or the database cannot be reached (one-line message)."""
 
 
+def error_reason(exc: SQLAlchemyError) -> str:
+    """The database's own one-line reason for a failed operation (without SQLAlchemy's wrapping)."""
+    return (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
 def database_url(url: str | None = None) -> str:
     """The URL to use: the argument, else $HOSTPAIRS_DB, else a SQLite file in the current directory."""
     return url or os.environ.get("HOSTPAIRS_DB") or DEFAULT_DATABASE_URL
@@ -61,8 +66,7 @@ def open_database(url: str | None = None, migrate: bool = True) -> Engine:
                 config.attributes["connection"] = connection
                 command.upgrade(config, "head")
     except SQLAlchemyError as exc:
-        reason = str(exc.orig if getattr(exc, "orig", None) else exc).strip().splitlines()[0]
-        raise DatabaseError(f"cannot connect to {make_url(normalized).render_as_string()}: {reason}") from None
+        raise DatabaseError(f"cannot connect to {make_url(normalized).render_as_string()}: {error_reason(exc)}") from None
     return engine
 
 
