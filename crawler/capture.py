@@ -61,9 +61,10 @@ _HIDDEN_REASONS_JS = """function () {
 }"""
 
 # The final DOM without its prose: a tracking ID quoted in a page's text (documentation, a code
-# sample) is not the page's own; scripts, noscript, attributes and comments are kept.
+# sample) is not the page's own; scripts, noscript, attributes and comments are kept. The copy is
+# parsed into an inert document: a clone inside the page would load its images again.
 _MARKUP_JS = """() => {
-  const root = document.documentElement.cloneNode(true);
+  const root = new DOMParser().parseFromString(document.documentElement.outerHTML, 'text/html').documentElement;
   const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
   const prose = [];
   for (let node = walker.nextNode(); node; node = walker.nextNode()) {
@@ -356,9 +357,16 @@ class BrowserCapture:
     # --- the end of the visit -----------------------------------------------------------------
 
     async def finish(self, error: str | None = None) -> PageCapture:
-        """Gather frames, links and cookies, then return everything observed.
+        """Take the page offline, gather frames, links and cookies, then return everything observed.
 
-        After an error the page may not answer, so only what the browser itself knows is read."""
+        Nothing the page starts from now on leaves the browser (the visit is over and about to be
+        torn down). After an error the page may not answer, so only what the browser itself knows
+        is read."""
+        try:
+            await asyncio.wait_for(self.session.send("Network.emulateNetworkConditions", {
+                "offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}), STEP_TIMEOUT)
+        except Exception as exc:
+            logger.debug("could not take %s offline: %s", self.requested_url, exc)
         frames = await self._frame_observations(inspect_elements=error is None)
         links, forms = await self._dom_references() if error is None else ([], [])
         cookies = await self._cookies()
