@@ -7,9 +7,10 @@ Supported rules (comma separated): `MAP <host-pattern> <replacement>[:<port>]`,
 from __future__ import annotations
 
 import fnmatch
-import ipaddress
 import re
 from dataclasses import dataclass
+
+from extractors.hosts import is_ip_address
 
 
 class HostRulesError(ValueError):
@@ -62,7 +63,7 @@ class HostRules:
 
     def target(self, host: str) -> tuple[str, int | None] | None:
         """Where a mapped host goes: (host, port or None), ("~NOTFOUND", None), or None if unmapped."""
-        if _is_ip_literal(host):
+        if is_ip_address(host.strip("[]")):
             return None
         for rule in self.rules:
             if rule.matches(host.lower()):
@@ -78,9 +79,3 @@ class HostRules:
         return bool(self.rules)
 
 
-def _is_ip_literal(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    return True

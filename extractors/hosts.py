@@ -12,6 +12,15 @@ import tldextract
 _extract = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 
 
+def is_ip_address(value: str) -> bool:
+    """True for an IPv4 or IPv6 address literal (without brackets)."""
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
 def normalize_host(host: str) -> str | None:
     """Lower-case, strip the trailing dot and encode IDN labels as punycode; None if empty."""
     host = host.strip().rstrip(".").lower()
@@ -19,11 +28,8 @@ def normalize_host(host: str) -> str | None:
         host = host[1:-1]
     if not host:
         return None
-    try:
-        ipaddress.ip_address(host)
+    if is_ip_address(host):
         return host
-    except ValueError:
-        pass
     try:
         return host.encode("idna").decode("ascii")
     except UnicodeError:
@@ -48,11 +54,8 @@ def host_of(url: str) -> str | None:
 @lru_cache(maxsize=65536)
 def registrable_domain(host: str) -> str:
     """eTLD+1 of a host (the host itself for IP addresses and bare suffixes)."""
-    try:
-        ipaddress.ip_address(host)
+    if is_ip_address(host):
         return host
-    except ValueError:
-        pass
     result = _extract(host)
     return result.top_domain_under_public_suffix or host
 
@@ -68,11 +71,7 @@ def query_host(value: str) -> str | None:
     host = normalize_host(value.strip().split("://")[-1].split("/")[0])
     if host is None or any(c.isspace() for c in host):
         return None
-    try:
-        ipaddress.ip_address(host)
-        return host
-    except ValueError:
-        return host if "." in host.strip(".") else None
+    return host if is_ip_address(host) or "." in host.strip(".") else None
 
 
 def host_matches(host: str, query: str) -> bool:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from extractors.hosts import is_ip_address
 from storage.models import (
     Component,
     Cookie,
@@ -59,24 +59,16 @@ def lookup_pairs(session: Session, host: str, direction: str, cause: str | None 
     return attribute_response(results)
 
 
-def _is_ip(value: str) -> bool:
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
-        return False
-    return True
-
-
 def _resolutions(session: Session, query: str) -> list[Resolution]:
     """Resolutions of a host and its subdomains, or of an IP address."""
-    condition = Resolution.ip == query if _is_ip(query) else host_filter(Resolution.hostname, query)
+    condition = Resolution.ip == query if is_ip_address(query) else host_filter(Resolution.hostname, query)
     return list(session.scalars(select(Resolution).where(condition).order_by(Resolution.last_seen.desc())))
 
 
 def passive_dns(session: Session, host: str) -> dict[str, Any]:
     """Resolutions observed for a host and its subdomains (or for an IP), in the passive-DNS shape."""
     rows = _resolutions(session, host)
-    by_ip = _is_ip(host)
+    by_ip = is_ip_address(host)
     results = [
         {
             "value": r.ip if by_ip else r.hostname,
@@ -201,9 +193,9 @@ def unique_resolutions(session: Session, query: str) -> dict[str, Any]:
     """The distinct answers for a host (IPs) or an IP (hosts), with how often each was seen."""
     counts: dict[str, int] = {}
     for r in _resolutions(session, query):
-        answer = r.hostname if _is_ip(query) else r.ip
+        answer = r.hostname if is_ip_address(query) else r.ip
         counts[answer] = counts.get(answer, 0) + r.visit_count
     ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-    return {"queryValue": query, "queryType": "ip" if _is_ip(query) else "domain", "total": len(ordered),
+    return {"queryValue": query, "queryType": "ip" if is_ip_address(query) else "domain", "total": len(ordered),
             "pager": None, "results": [answer for answer, _ in ordered],
             "frequency": [[answer, count] for answer, count in ordered]}
