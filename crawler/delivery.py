@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from crawler.errors import one_line
 from storage.alerts import backoff, due_deliveries
 from storage.models import AlertDelivery
 from storage.times import utcnow
@@ -58,7 +59,7 @@ def deliver_due(sessions: sessionmaker[Session], sender: Callable[[str, dict[str
             sender(destination, event)
             error = None
         except (OSError, urllib.error.URLError, ValueError) as exc:
-            error = str(exc).splitlines()[0][:500] if str(exc) else type(exc).__name__
+            error = one_line(exc)
         with sessions.begin() as session:
             row = session.get(AlertDelivery, delivery_id)
             if row is None or row.delivered_at is not None:

@@ -16,7 +16,7 @@ from twisted.internet import task
 
 from crawler.delivery import deliver_for
 from seeds.schedule import schedule_after_run
-from storage.db import open_database, session_factory
+from storage.db import error_reason, open_database, session_factory
 from storage.models import CrawlRun, SeedGroupState
 from storage.times import aware, naive, utcnow
 
@@ -67,7 +67,7 @@ class SeedGroupRuns:
             with self.sessions.begin() as session:
                 session.execute(update(CrawlRun).where(CrawlRun.id.in_(self.run_ids.values())).values(alive_at=utcnow()))
         except SQLAlchemyError as exc:
-            logger.warning("seed-group run heartbeat not stored: %s", str(exc).splitlines()[0])
+            logger.warning("seed-group run heartbeat not stored: %s", error_reason(exc))
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         if self.heartbeat.running:

@@ -54,19 +54,19 @@ class StoragePipeline:
                 stored = store_capture(self.sessions, item, self._policy(item))
             except SQLAlchemyError as exc:
                 reason = error_reason(exc)
-                self.stats.inc_value("hostpairs/unstored")
-                if item.seed_group:
-                    self.stats.inc_value(f"hostpairs/unstored/{item.seed_group}")
+                self._count("unstored", item)
                 logger.error("visit of %s not stored: %s", item.requested_url, reason)
                 raise DropItem(reason) from None
-            self.stats.inc_value("hostpairs/pages")
+            self._count("pages", item)
             self.stats.inc_value("hostpairs/pairs_new", stored.new_pairs)
             self.stats.inc_value("hostpairs/pairs_seen", stored.seen_pairs)
             self.stats.inc_value("hostpairs/alerts", stored.alerts)
-            if item.seed_group:
-                self.stats.inc_value(f"hostpairs/pages/{item.seed_group}")
             if item.failed:
-                self.stats.inc_value("hostpairs/errors")
-                if item.seed_group:
-                    self.stats.inc_value(f"hostpairs/errors/{item.seed_group}")
+                self._count("errors", item)
         return item
+
+    def _count(self, name: str, item: PageCapture) -> None:
+        """Count `hostpairs/NAME` for the crawl and, for a seed group's visit, `hostpairs/NAME/GROUP`."""
+        self.stats.inc_value(f"hostpairs/{name}")
+        if item.seed_group:
+            self.stats.inc_value(f"hostpairs/{name}/{item.seed_group}")

@@ -13,7 +13,7 @@ import socket
 from urllib.parse import urlsplit
 
 from crawler.host_rules import HostRules
-from extractors.hosts import normalize_host
+from extractors.hosts import is_ip_address, normalize_host
 
 
 def is_public_address(address: str) -> bool:
@@ -44,15 +44,19 @@ class AddressGuard:
         self.allow_private = allow_private
         self._verdicts: dict[str, str | None] = {}
 
+    def _guarded_host(self, url: str) -> str | None:
+        """The host of `url` when the guard applies to it: private addresses not allowed, a network
+        scheme (data:, blob: and friends never leave the browser), a host the rules do not map."""
+        parts = urlsplit(url)
+        if self.allow_private or parts.scheme not in ("http", "https", "ws", "wss"):
+            return None
+        host = normalize_host(parts.hostname or "")
+        return None if host is None or self.host_rules.mapped(host) else host
+
     async def refusal(self, url: str) -> str | None:
         """None when `url` may be fetched, else the reason it may not."""
-        if self.allow_private:
-            return None
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https", "ws", "wss"):
-            return None  # data:, blob: and friends never leave the browser
-        host = normalize_host(parts.hostname or "")
-        if host is None or self.host_rules.mapped(host):
+        host = self._guarded_host(url)
+        if host is None:
             return None
         if host not in self._verdicts:
             self._verdicts[host] = await self._check_host(host)
@@ -62,20 +66,19 @@ class AddressGuard:
         """Check the address the browser actually connected to for `url`, which its own DNS lookup
         chose (an answer that changed since the guard's lookup: DNS rebinding). A non-public one is
         reported, and the host is refused from then on."""
-        host = normalize_host(urlsplit(url).hostname or "")
-        if self.allow_private or host is None or self.host_rules.mapped(host) or is_public_address(address):
+        host = self._guarded_host(url)
+        if host is None or is_public_address(address):
             return None
         reason = f"refused: {host} connected to non-public address {address} after the guard's lookup (DNS rebinding?)"
         self._verdicts[host] = reason
         return reason
 
     async def _check_host(self, host: str) -> str | None:
-        try:
-            ipaddress.ip_address(host)
+        if is_ip_address(host):
             addresses = [host]
-        except ValueError:
-            if is_browser_loopback_name(host):
-                return _refusal(host, "127.0.0.1")
+        elif is_browser_loopback_name(host):
+            return _refusal(host, "127.0.0.1")
+        else:
             try:
                 infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
             except OSError:

@@ -23,6 +23,7 @@ from twisted.python.failure import Failure
 
 from crawler.browsing import STEP_TIMEOUT, PageUnresponsive, simulate_user
 from crawler.capture import BrowserCapture
+from crawler.errors import one_line
 from crawler.host_rules import HostRules
 from crawler.middlewares import address_guard
 from crawler.static import (
@@ -60,12 +61,6 @@ def _page_of(route: Route) -> Page | None:
         return route.request.frame.page
     except Exception:
         return None
-
-
-def one_line(error: BaseException | str) -> str:
-    """The first line of an error message (Playwright's include call logs)."""
-    text = str(error).strip() or type(error).__name__
-    return text.splitlines()[0][:500]
 
 
 @dataclass
