@@ -10,7 +10,7 @@ setup: $(STAMP) chromium
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[test,bench]'
 	touch $(STAMP)
 
 # Debian's Chromium, driven by Playwright through executable_path (Playwright's own browser download is never used).

@@ -28,9 +28,9 @@ from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from extractors.hosts import query_host
-from extractors.trackers import TRACKER_TYPES
-from storage.queries import (
+from hostpairs.extractors.hosts import query_host
+from hostpairs.extractors.trackers import TRACKER_TYPES
+from hostpairs.storage.queries import (
     DIRECTIONS,
     cookie_records,
     host_components,

@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from demoweb.server import PIXEL, VirtualWeb, css, html, js  # noqa: E402
+from hostpairs.demoweb.server import PIXEL, VirtualWeb, css, html, js  # noqa: E402
 
 
 def sites(pages: int) -> dict:
@@ -44,7 +44,7 @@ def crawl_seconds(urls: list[str], host_rules: str, *mode_args: str) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
         result = subprocess.run(
-            [sys.executable, "-m", "crawler.cli", "crawl", *urls, "--db", f"sqlite:///{tmp}/bench.db",
+            [sys.executable, "-m", "hostpairs", "crawl", *urls, "--db", f"sqlite:///{tmp}/bench.db",
              "--host-rules", host_rules, *mode_args],
             cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
         )

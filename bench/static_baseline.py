@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from bs4 import BeautifulSoup, Tag
 
-from extractors.static_html import (
+from hostpairs.extractors.static_html import (
     IMAGE_EXTENSIONS,
     JAVASCRIPT_TYPES,
     StaticReference,

@@ -22,8 +22,8 @@ from typing import Any
 
 from playwright.async_api import CDPSession, Frame, Page, Request
 
-from crawler.browsing import STEP_TIMEOUT
-from extractors.observations import (
+from hostpairs.crawler.browsing import STEP_TIMEOUT
+from hostpairs.extractors.observations import (
     CookieObservation,
     FormObservation,
     FrameObservation,

@@ -16,10 +16,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from crawler.errors import one_line
-from storage.alerts import backoff, due_deliveries
-from storage.models import AlertDelivery
-from storage.times import utcnow
+from hostpairs.crawler.errors import one_line
+from hostpairs.storage.alerts import backoff, due_deliveries
+from hostpairs.storage.models import AlertDelivery
+from hostpairs.storage.times import utcnow
 
 WEBHOOK_TIMEOUT = 10.0
 

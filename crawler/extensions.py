@@ -14,11 +14,11 @@ from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
 from twisted.internet import task
 
-from crawler.delivery import deliver_for
-from seeds.schedule import schedule_after_run
-from storage.db import error_reason, open_database, session_factory
-from storage.models import CrawlRun, SeedGroupState
-from storage.times import aware, naive, utcnow
+from hostpairs.crawler.delivery import deliver_for
+from hostpairs.seeds.schedule import schedule_after_run
+from hostpairs.storage.db import error_reason, open_database, session_factory
+from hostpairs.storage.models import CrawlRun, SeedGroupState
+from hostpairs.storage.times import aware, naive, utcnow
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ import fnmatch
 import re
 from dataclasses import dataclass
 
-from extractors.hosts import is_ip_address
+from hostpairs.extractors.hosts import is_ip_address
 
 
 class HostRulesError(ValueError):

@@ -13,8 +13,8 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.settings import BaseSettings
 
-from crawler.host_rules import HostRules
-from crawler.safety import AddressGuard
+from hostpairs.crawler.host_rules import HostRules
+from hostpairs.crawler.safety import AddressGuard
 
 
 def address_guard(settings: BaseSettings) -> AddressGuard:

@@ -9,12 +9,12 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 from sqlalchemy.exc import SQLAlchemyError
 
-from crawler.delivery import destinations
-from extractors.changes import PageWatch
-from extractors.observations import PageCapture
-from storage.alerts import AlertPolicy
-from storage.db import error_reason, open_database, session_factory
-from storage.writer import store_capture
+from hostpairs.crawler.delivery import destinations
+from hostpairs.extractors.changes import PageWatch
+from hostpairs.extractors.observations import PageCapture
+from hostpairs.storage.alerts import AlertPolicy
+from hostpairs.storage.db import error_reason, open_database, session_factory
+from hostpairs.storage.writer import store_capture
 
 logger = logging.getLogger(__name__)
 

@@ -21,8 +21,8 @@ from twisted.internet.interfaces import (
 )
 from zope.interface import implementer
 
-from crawler.host_rules import NOT_FOUND, HostRules
-from crawler.safety import is_public_address
+from hostpairs.crawler.host_rules import NOT_FOUND, HostRules
+from hostpairs.crawler.safety import is_public_address
 
 
 @implementer(IResolutionReceiver)

@@ -18,7 +18,7 @@ from scrapy import signals
 from scrapy.crawler import CrawlerProcess
 from scrapy.utils.project import get_project_settings
 
-from extractors.observations import PageCapture
+from hostpairs.extractors.observations import PageCapture
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ class CrawlOptions:
 
 def run_crawl(urls: list[str], options: CrawlOptions, console: Console) -> dict[str, Any]:
     """Crawl `urls` (blocking; once per process, as Twisted's reactor cannot restart)."""
-    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
+    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "hostpairs.crawler.settings")
     settings = get_project_settings()
     overrides = {
         "HOSTPAIRS_HOST_RULES": options.host_rules,

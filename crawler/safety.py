@@ -12,8 +12,8 @@ import ipaddress
 import socket
 from urllib.parse import urlsplit
 
-from crawler.host_rules import HostRules
-from extractors.hosts import is_ip_address, normalize_host
+from hostpairs.crawler.host_rules import HostRules
+from hostpairs.extractors.hosts import is_ip_address, normalize_host
 
 
 def is_public_address(address: str) -> bool:

@@ -4,8 +4,8 @@ import os
 import shutil
 
 BOT_NAME = "hostpairs"
-SPIDER_MODULES = ["crawler.spiders"]
-NEWSPIDER_MODULE = "crawler.spiders"
+SPIDER_MODULES = ["hostpairs.crawler.spiders"]
+NEWSPIDER_MODULE = "hostpairs.crawler.spiders"
 
 # --- hostpairs ---------------------------------------------------------------------------------
 HOSTPAIRS_DB = os.environ.get("HOSTPAIRS_DB")  # SQLAlchemy URL; None = sqlite:///hostpairs.db
@@ -59,21 +59,21 @@ REDIRECT_ENABLED = True  # static mode; the browser follows redirects itself
 METAREFRESH_ENABLED = False  # meta refresh is observed (browser) or recorded (static), never followed by Scrapy
 LOG_LEVEL = "INFO"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
-TWISTED_DNS_RESOLVER = "crawler.resolver.HostRulesResolver"
+TWISTED_DNS_RESOLVER = "hostpairs.crawler.resolver.HostRulesResolver"
 DOWNLOAD_HANDLERS = {
     "http": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
     "https": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
 }
 DOWNLOADER_MIDDLEWARES = {
-    "crawler.middlewares.AddressGuardMiddleware": 50,
-    "crawler.middlewares.CertificateCheckMiddleware": 950,  # below redirects: every hop is checked
+    "hostpairs.crawler.middlewares.AddressGuardMiddleware": 50,
+    "hostpairs.crawler.middlewares.CertificateCheckMiddleware": 950,  # below redirects: every hop is checked
 }
 ITEM_PIPELINES = {
-    "crawler.pipelines.StoragePipeline": 300,
+    "hostpairs.crawler.pipelines.StoragePipeline": 300,
 }
 EXTENSIONS = {
-    "crawler.extensions.SeedGroupRuns": 500,
-    "crawler.extensions.AlertDelivery": 600,
+    "hostpairs.crawler.extensions.SeedGroupRuns": 500,
+    "hostpairs.crawler.extensions.AlertDelivery": 600,
 }
 
 # --- scrapy-playwright (launch options are completed from HOSTPAIRS_* by the spider) --------

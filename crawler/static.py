@@ -13,9 +13,9 @@ from dataclasses import replace
 
 from scrapy.http import Response
 
-from crawler.middlewares import CERTIFICATE_ERRORS
-from extractors.observations import LinkObservation, PageCapture, RequestObservation
-from extractors.static_html import (
+from hostpairs.crawler.middlewares import CERTIFICATE_ERRORS
+from hostpairs.extractors.observations import LinkObservation, PageCapture, RequestObservation
+from hostpairs.extractors.static_html import (
     decode_html,
     extract_css_references,
     extract_html_references,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from seeds.groups import read_seed_urls, url_problem
+from hostpairs.seeds.groups import read_seed_urls, url_problem
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
 

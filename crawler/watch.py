@@ -22,12 +22,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from crawler.delivery import deliver_due
-from seeds.groups import SeedFileError, SeedGroup, load_seed_groups
-from seeds.schedule import is_due
-from storage.db import error_reason
-from storage.models import CrawlRun, SeedGroupState, WatchHeartbeat
-from storage.times import aware, utcnow
+from hostpairs.crawler.delivery import deliver_due
+from hostpairs.seeds.groups import SeedFileError, SeedGroup, load_seed_groups
+from hostpairs.seeds.schedule import is_due
+from hostpairs.storage.db import error_reason
+from hostpairs.storage.models import CrawlRun, SeedGroupState, WatchHeartbeat
+from hostpairs.storage.times import aware, utcnow
 
 RETRY_FAILED_CRAWL = timedelta(minutes=1)
 SILENT_FOR = timedelta(minutes=2)
@@ -104,7 +104,7 @@ class Watcher:
 
     def run_group(self, group: SeedGroup, slot: datetime) -> None:
         self.log(f"crawling seed group {group.name} (slot {slot:%Y-%m-%d %H:%M:%S})")
-        command = [sys.executable, "-m", "crawler.cli", "crawl", "--seeds", str(self.seeds_file),
+        command = [sys.executable, "-m", "hostpairs", "crawl", "--seeds", str(self.seeds_file),
                    "--group", group.name, "--due", slot.isoformat(), *self.crawl_args]
         crawl = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         while True:

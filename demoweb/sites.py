@@ -8,7 +8,7 @@ ad pixel.
 
 from __future__ import annotations
 
-from demoweb.server import PIXEL, Resource, VirtualWeb, css, html, js, redirect
+from hostpairs.demoweb.server import PIXEL, Resource, VirtualWeb, css, html, js, redirect
 
 DEMO_SEEDS = ["https://www.demo-bank.com/", "https://shop-a.com/"]  # as in seeds/example.toml
 

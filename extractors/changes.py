@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from extractors.host_pairs import Dependency
-from extractors.hosts import host_of, registrable_domain
-from extractors.observations import (
+from hostpairs.extractors.host_pairs import Dependency
+from hostpairs.extractors.hosts import host_of, registrable_domain
+from hostpairs.extractors.observations import (
     FrameObservation,
     PageCapture,
     RequestObservation,

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from extractors.hosts import host_of
-from extractors.observations import PageCapture, RequestObservation, document_url
+from hostpairs.extractors.hosts import host_of
+from hostpairs.extractors.observations import PageCapture, RequestObservation, document_url
 
 CAUSES = (
     "iframe.src",

@@ -40,7 +40,7 @@ import charset_normalizer
 from lxml import etree
 from w3lib.encoding import html_to_unicode
 
-from extractors.hosts import normalize_host
+from hostpairs.extractors.hosts import normalize_host
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 from croniter import CroniterBadDateError, croniter
 
-from extractors.hosts import host_matches, normalize_host
+from hostpairs.extractors.hosts import host_matches, normalize_host
 
 MIN_INTERVAL_SECONDS = 300
 """Floor on the interval: an interval, or a cron firing more often than this, is rejected."""

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 
 from croniter import croniter
 
-from seeds.groups import SeedGroup
+from hostpairs.seeds.groups import SeedGroup
 
 
 def next_due(group: SeedGroup, after: datetime, rng: random.Random) -> datetime:

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from extractors.changes import (
+from hostpairs.extractors.changes import (
     SEVERITIES,
     Baseline,
     Change,
@@ -19,10 +19,10 @@ from extractors.changes import (
     merge,
     observed_in,
 )
-from extractors import host_pairs
-from extractors.hosts import host_of
-from extractors.observations import PageCapture
-from storage.models import Alert, AlertDelivery, Dependency, Form, Visit
+from hostpairs.extractors import host_pairs
+from hostpairs.extractors.hosts import host_of
+from hostpairs.extractors.observations import PageCapture
+from hostpairs.storage.models import Alert, AlertDelivery, Dependency, Form, Visit
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from extractors.hosts import is_ip_address
-from storage.models import (
+from hostpairs.extractors.hosts import is_ip_address
+from hostpairs.storage.models import (
     Component,
     Cookie,
     HostPair,

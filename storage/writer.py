@@ -11,17 +11,17 @@ from sqlalchemy import case, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
-from extractors.components import extract_components
-from extractors.host_pairs import (
+from hostpairs.extractors.components import extract_components
+from hostpairs.extractors.host_pairs import (
     extract_dependencies,
     extract_host_pairs,
     extract_resolutions,
 )
-from extractors.hosts import host_of, normalize_host, same_site
-from extractors.observations import PageCapture, document_url
-from extractors.trackers import extract_trackers
-from storage.alerts import AlertPolicy, record_alerts
-from storage.models import (
+from hostpairs.extractors.hosts import host_of, normalize_host, same_site
+from hostpairs.extractors.observations import PageCapture, document_url
+from hostpairs.extractors.trackers import extract_trackers
+from hostpairs.storage.alerts import AlertPolicy, record_alerts
+from hostpairs.storage.models import (
     Component,
     Cookie,
     Dependency,
@@ -33,7 +33,7 @@ from storage.models import (
     Tracker,
     Visit,
 )
-from storage.times import from_timestamp
+from hostpairs.storage.times import from_timestamp
 
 
 @dataclass(frozen=True)

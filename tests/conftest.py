@@ -13,8 +13,8 @@ import psycopg
 import pytest
 from sqlalchemy import Engine
 
-from demoweb.server import VirtualWeb
-from storage.db import open_database
+from hostpairs.demoweb.server import VirtualWeb
+from hostpairs.storage.db import open_database
 from tests.virtual_sites import make_test_web
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,7 +27,7 @@ def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str
            "COLUMNS": "200"}
     env.pop("HOSTPAIRS_DB", None)
     return subprocess.run(
-        [sys.executable, "-m", "crawler.cli", *args],
+        [sys.executable, "-m", "hostpairs", *args],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout,
     )
 

@@ -12,10 +12,10 @@ import pytest
 from passivetotal.libs.attributes import AttributeRequest
 from passivetotal.libs.dns import DnsRequest
 
-from api.server import make_server
-from extractors.observations import CookieObservation, PageCapture, RequestObservation
-from storage.db import open_database, session_factory
-from storage.writer import store_capture
+from hostpairs.api.server import make_server
+from hostpairs.extractors.observations import CookieObservation, PageCapture, RequestObservation
+from hostpairs.storage.db import open_database, session_factory
+from hostpairs.storage.writer import store_capture
 from tests.conftest import sqlite_url
 
 PAGE = "https://help.shop-a.com/"
@@ -122,7 +122,7 @@ def test_lookup_page_is_served(api: str) -> None:
 def test_lookup_page_queries_the_api_in_a_browser(api: str) -> None:
     from playwright.sync_api import sync_playwright
 
-    from crawler.settings import HOSTPAIRS_CHROMIUM, HOSTPAIRS_CHROMIUM_ARGS
+    from hostpairs.crawler.settings import HOSTPAIRS_CHROMIUM, HOSTPAIRS_CHROMIUM_ARGS
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=HOSTPAIRS_CHROMIUM, args=HOSTPAIRS_CHROMIUM_ARGS)

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from crawler.capture import POPUP_NOT_LOADED
-from demoweb.server import VirtualWeb
-from storage.models import (
+from hostpairs.crawler.capture import POPUP_NOT_LOADED
+from hostpairs.demoweb.server import VirtualWeb
+from hostpairs.storage.models import (
     Dependency,
     Frame,
     HostPair,

@@ -6,9 +6,9 @@ import asyncio
 
 from playwright.async_api import Route, async_playwright
 
-from crawler.capture import BrowserCapture
-from crawler.settings import HOSTPAIRS_CHROMIUM, HOSTPAIRS_CHROMIUM_ARGS
-from demoweb.server import PIXEL, VirtualWeb, html
+from hostpairs.crawler.capture import BrowserCapture
+from hostpairs.crawler.settings import HOSTPAIRS_CHROMIUM, HOSTPAIRS_CHROMIUM_ARGS
+from hostpairs.demoweb.server import PIXEL, VirtualWeb, html
 
 PAGE = "https://page-ww.com/"
 REFUSED = "https://refused-xx.net/pixel.gif"

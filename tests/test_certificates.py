@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from crawler.middlewares import certificate_error
+from hostpairs.crawler.middlewares import certificate_error
 
 NOW = datetime.datetime.now(datetime.timezone.utc)
 

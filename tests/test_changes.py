@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from extractors.changes import Baseline, PageWatch, detect_changes, merge, observed_in
-from extractors.host_pairs import extract_dependencies
-from extractors.observations import FrameObservation, PageCapture, RequestObservation
+from hostpairs.extractors.changes import Baseline, PageWatch, detect_changes, merge, observed_in
+from hostpairs.extractors.host_pairs import extract_dependencies
+from hostpairs.extractors.observations import FrameObservation, PageCapture, RequestObservation
 
 PAGE = "https://www.bank-a.com/"
 MAIN = "main"
@@ -98,7 +98,7 @@ def test_a_script_that_rotates_among_known_bodies_is_not_changed() -> None:
 
 
 def test_a_login_form_posting_to_a_new_host_alerts_but_only_against_visits_that_read_forms() -> None:
-    from extractors.observations import FormObservation
+    from hostpairs.extractors.observations import FormObservation
 
     capture = visit()
     capture.forms = [FormObservation("https://www.bank-a.com/session", "post", (PAGE,), ("password",)),

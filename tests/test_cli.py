@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-import storage.writer
-from extractors.observations import LinkObservation, PageCapture, RequestObservation
-from storage.db import open_database, session_factory
-from storage.models import Dependency, Frame, HostPair, Visit
-from storage.writer import store_capture
+import hostpairs.storage.writer
+from hostpairs.extractors.observations import LinkObservation, PageCapture, RequestObservation
+from hostpairs.storage.db import open_database, session_factory
+from hostpairs.storage.models import Dependency, Frame, HostPair, Visit
+from hostpairs.storage.writer import store_capture
 from tests.conftest import run_cli, sqlite_url
 
 PAGE = "https://www.shop-a.com/"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from extractors.components import (
+from hostpairs.extractors.components import (
     BUNDLED_FINGERPRINTS,
     FINGERPRINTS_ENV,
     ComponentRecord,

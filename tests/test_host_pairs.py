@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from extractors.host_pairs import extract_dependencies, extract_host_pairs
-from extractors.observations import LinkObservation, PageCapture, RequestObservation
+from hostpairs.extractors.host_pairs import extract_dependencies, extract_host_pairs
+from hostpairs.extractors.observations import LinkObservation, PageCapture, RequestObservation
 
 PAGE = "https://www.bank-a.com/"
 

@@ -8,9 +8,9 @@ from types import SimpleNamespace
 import pytest
 from twisted.internet.address import IPv4Address
 
-from crawler.host_rules import HostRules
-from crawler.resolver import HostRulesResolver
-from crawler.safety import AddressGuard, is_browser_loopback_name
+from hostpairs.crawler.host_rules import HostRules
+from hostpairs.crawler.resolver import HostRulesResolver
+from hostpairs.crawler.safety import AddressGuard, is_browser_loopback_name
 
 RULES = HostRules.parse("MAP *.shop-a.com 127.0.0.1:8080")
 

@@ -13,8 +13,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
 
-from storage.db import MIGRATIONS, open_database
-from storage.models import Base, CrawlRun
+from hostpairs.storage.db import MIGRATIONS, open_database
+from hostpairs.storage.models import Base, CrawlRun
 from tests.conftest import sqlite_url
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from seeds.groups import (
+from hostpairs.seeds.groups import (
     MIN_INTERVAL_SECONDS,
     SeedFileError,
     SeedGroup,
@@ -18,7 +18,7 @@ from seeds.groups import (
     parse_duration,
     read_seed_urls,
 )
-from seeds.schedule import is_due, next_due, schedule_after_run
+from hostpairs.seeds.schedule import is_due, next_due, schedule_after_run
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "seeds" / "example.toml"
 T0 = datetime(2025, 3, 10, 12, 0, tzinfo=timezone.utc)

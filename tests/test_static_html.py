@@ -6,7 +6,7 @@ from html import escape
 
 import pytest
 
-from extractors.static_html import (
+from hostpairs.extractors.static_html import (
     StaticReference,
     decode_html,
     extract_css_references,

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from demoweb.server import VirtualWeb, html
-from extractors.trackers import extract_trackers
-from storage.models import Tracker
+from hostpairs.demoweb.server import VirtualWeb, html
+from hostpairs.extractors.trackers import extract_trackers
+from hostpairs.storage.models import Tracker
 from tests.conftest import engine_for, run_cli, sqlite_url
 
 FIXTURES = sorted((Path(__file__).parent / "fixtures" / "trackers").glob("*.html"))

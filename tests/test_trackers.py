@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from extractors.trackers import TRACKER_TYPES, TrackerRecord, extract_trackers
+from hostpairs.extractors.trackers import TRACKER_TYPES, TrackerRecord, extract_trackers
 from tests.virtual_sites import TRACKED_PAGE
 
 FIXTURES = Path(__file__).parent / "fixtures" / "trackers"

@@ -21,12 +21,12 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from crawler.watch import Watcher, running_run
-from demoweb.server import PIXEL, VirtualWeb, html, js
-from seeds.groups import load_seed_groups
-from storage.db import open_database, session_factory
-from storage.models import Alert, AlertDelivery, CrawlRun, SeedGroupState, Visit, WatchHeartbeat
-from storage.times import utcnow
+from hostpairs.crawler.watch import Watcher, running_run
+from hostpairs.demoweb.server import PIXEL, VirtualWeb, html, js
+from hostpairs.seeds.groups import load_seed_groups
+from hostpairs.storage.db import open_database, session_factory
+from hostpairs.storage.models import Alert, AlertDelivery, CrawlRun, SeedGroupState, Visit, WatchHeartbeat
+from hostpairs.storage.times import utcnow
 from tests.conftest import POSTGRES_ADMIN, ROOT, engine_for, run_cli, sqlite_url
 
 BANK = "https://www.bank-watch.com/"
@@ -185,7 +185,7 @@ def test_flaky_webhook_gets_the_alert_delivered_exactly_once(web: VirtualWeb, tm
 def start_watch(seeds: Path, db: str, web: VirtualWeb) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.Popen(
-        [sys.executable, "-m", "crawler.cli", "watch", str(seeds), "--db", db, "--tick", "0.5", "--dwell", "3",
+        [sys.executable, "-m", "hostpairs", "watch", str(seeds), "--db", db, "--tick", "0.5", "--dwell", "3",
          "--host-rules", web.host_rules],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True, start_new_session=True,
     )

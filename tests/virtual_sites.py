@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from demoweb.server import PIXEL, Resource, VirtualWeb, css, html, js, redirect
+from hostpairs.demoweb.server import PIXEL, Resource, VirtualWeb, css, html, js, redirect
 
 NEWS_PAGE = """<!doctype html><html><head><title>News A</title>
 <link rel="stylesheet" href="https://style-u.com/s.css">

@@ -21,21 +21,21 @@ from scrapy.http import Response
 from scrapy.settings import BaseSettings
 from twisted.python.failure import Failure
 
-from crawler.browsing import STEP_TIMEOUT, PageUnresponsive, simulate_user
-from crawler.capture import BrowserCapture
-from crawler.errors import one_line
-from crawler.host_rules import HostRules
-from crawler.middlewares import address_guard
-from crawler.static import (
+from hostpairs.crawler.browsing import STEP_TIMEOUT, PageUnresponsive, simulate_user
+from hostpairs.crawler.capture import BrowserCapture
+from hostpairs.crawler.errors import one_line
+from hostpairs.crawler.host_rules import HostRules
+from hostpairs.crawler.middlewares import address_guard
+from hostpairs.crawler.static import (
     add_stylesheet,
     static_capture,
     stylesheet_failed,
     stylesheets_to_fetch,
 )
-from crawler.targets import expand_targets
-from extractors.hosts import host_of, same_site
-from extractors.observations import PageCapture
-from seeds.groups import load_seed_groups
+from hostpairs.crawler.targets import expand_targets
+from hostpairs.extractors.hosts import host_of, same_site
+from hostpairs.extractors.observations import PageCapture
+from hostpairs.seeds.groups import load_seed_groups
 
 _visit_numbers = itertools.count(1)
 

@@ -4,7 +4,7 @@ or, from the `alembic` command line, on $HOSTPAIRS_DB."""
 from alembic import context
 from sqlalchemy import create_engine
 
-from storage.models import Base
+from hostpairs.storage.models import Base
 
 target_metadata = Base.metadata
 
@@ -19,7 +19,7 @@ connection = context.config.attributes.get("connection")
 if connection is not None:
     run_migrations(connection)
 else:
-    from storage.db import _normalize, database_url
+    from hostpairs.storage.db import _normalize, database_url
 
     with create_engine(_normalize(database_url())).begin() as new_connection:
         run_migrations(new_connection)

@@ -18,14 +18,14 @@ from rich.table import Table
 from rich.tree import Tree
 from sqlalchemy import select
 
-from crawler.host_rules import HostRules, HostRulesError
-from crawler.targets import TargetError, expand_targets
-from extractors.host_pairs import CAUSES
-from extractors.hosts import query_host as parse_query_host
-from extractors.trackers import TRACKER_TYPES
-from seeds.groups import SeedFileError, format_duration, load_seed_groups
-from storage.db import DatabaseError, open_database, session_factory
-from storage.queries import (
+from hostpairs.crawler.host_rules import HostRules, HostRulesError
+from hostpairs.crawler.targets import TargetError, expand_targets
+from hostpairs.extractors.host_pairs import CAUSES
+from hostpairs.extractors.hosts import query_host as parse_query_host
+from hostpairs.extractors.trackers import TRACKER_TYPES
+from hostpairs.seeds.groups import SeedFileError, format_duration, load_seed_groups
+from hostpairs.storage.db import DatabaseError, open_database, session_factory
+from hostpairs.storage.queries import (
     cookie_records,
     host_components,
     host_trackers,
@@ -106,7 +106,7 @@ def crawl(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show Scrapy's log."),
 ) -> None:
     """Visit TARGETS (or seed groups) in headless Chromium and store what the visits observed."""
-    from crawler.run import CrawlOptions, run_crawl
+    from hostpairs.crawler.run import CrawlOptions, run_crawl
 
     try:
         urls = expand_targets(targets or [])
@@ -277,7 +277,7 @@ def serve(
     api_key: list[str] = typer.Option([], "--api-key", help="USER:KEY allowed in (repeatable; also $HOSTPAIRS_API_KEYS)."),
 ) -> None:
     """Serve the PassiveTotal-compatible HTTP API and a look-up page."""
-    from api.server import make_server, parse_api_keys
+    from hostpairs.api.server import make_server, parse_api_keys
 
     try:
         keys = parse_api_keys(",".join([*api_key, os.environ.get("HOSTPAIRS_API_KEYS", "")]))
@@ -300,8 +300,8 @@ def demo(db: str | None = typer.Option(None, "--db", help="Database to use as it
          dwell: float = typer.Option(5.0, min=0.0)) -> None:
     """The whole story on the bundled demo web: a baseline crawl of the demo bank and shop, the
     bank's script is tampered with, the next scheduled crawl, the alert, the pivot."""
-    from demoweb.sites import DEMO_SEEDS, demo_sites, demo_web
-    from storage.alerts import list_alerts
+    from hostpairs.demoweb.sites import DEMO_SEEDS, demo_sites, demo_web
+    from hostpairs.storage.alerts import list_alerts
 
     alert_file = "demo-alerts.jsonl"
     Path(alert_file).unlink(missing_ok=True)
@@ -309,12 +309,12 @@ def demo(db: str | None = typer.Option(None, "--db", help="Database to use as it
         for suffix in ("", "-wal", "-shm"):
             Path(f"hostpairs-demo.db{suffix}").unlink(missing_ok=True)
     db_url = db or "sqlite:///hostpairs-demo.db"
-    seeds = Path(__file__).resolve().parent.parent / "seeds" / "example.toml"
+    seeds = Path(hostpairs.seeds.__file__).with_name("example.toml")
 
     def scheduled_crawl(title: str, rules: str) -> None:
         err.print(f"[bold]{title}[/]: hostpairs crawl --seeds {seeds.name} (what `hostpairs watch` runs when due)")
         result = subprocess.run(
-            [sys.executable, "-m", "crawler.cli", "crawl", "--seeds", str(seeds), "--db", db_url, "--dwell", str(dwell),
+            [sys.executable, "-m", "hostpairs", "crawl", "--seeds", str(seeds), "--db", db_url, "--dwell", str(dwell),
              "--host-rules", rules, "--alert-file", alert_file], text=True, stdout=subprocess.PIPE)
         if result.returncode != 0:
             fail("the demo crawl failed")
@@ -370,7 +370,7 @@ def watch(
     webhook: list[str] = typer.Option([], "--webhook"),
 ) -> None:
     """Crawl each seed group on its schedule until stopped, raising alerts on injected content."""
-    from crawler.watch import Watcher, WatcherRunning
+    from hostpairs.crawler.watch import Watcher, WatcherRunning
 
     try:
         groups = load_seed_groups(seeds)
@@ -411,10 +411,10 @@ def seeds_validate(seeds: Path = typer.Argument(...)) -> None:
 @seeds_app.command("status")
 def seeds_status(db: str | None = DbOption) -> None:
     """Last and next run of each seed group, and the watcher's heartbeat."""
-    from crawler.watch import running_run
-    from storage.models import SeedGroupState, WatchHeartbeat
-    from storage.queries import pt_time
-    from storage.times import utcnow
+    from hostpairs.crawler.watch import running_run
+    from hostpairs.storage.models import SeedGroupState, WatchHeartbeat
+    from hostpairs.storage.queries import pt_time
+    from hostpairs.storage.times import utcnow
 
     with sessions_for(db)() as session:
         heartbeat = session.get(WatchHeartbeat, "watch")
@@ -450,7 +450,7 @@ def alerts(
     """List alerts, newest first."""
     if ctx.invoked_subcommand is not None:
         return
-    from storage.alerts import list_alerts
+    from hostpairs.storage.alerts import list_alerts
 
     with sessions_for(db)() as session:
         events = list_alerts(session, parse_date(since), severity.value if severity else None, not unacknowledged)
@@ -465,8 +465,8 @@ def alerts(
 @alerts_app.command("ack")
 def alerts_ack(alert_ids: list[int] = typer.Argument(..., help="Alert IDs."), db: str | None = DbOption) -> None:
     """Acknowledge alerts: the same page, host and kind may alert again afterwards."""
-    from storage.alerts import acknowledge
-    from storage.times import utcnow
+    from hostpairs.storage.alerts import acknowledge
+    from hostpairs.storage.times import utcnow
 
     sessions = sessions_for(db)
     with sessions.begin() as session:
@@ -503,7 +503,7 @@ def print_table(rows: list[dict[str, Any]], columns: tuple[str, ...], title: str
 
 def main() -> None:
     """Console-script entry point: one-line errors, no tracebacks."""
-    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
+    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "hostpairs.crawler.settings")
     try:
         app()
     except KeyboardInterrupt:

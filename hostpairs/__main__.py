@@ -1,0 +1,5 @@
+"""`python -m hostpairs` runs the command line."""
+
+from hostpairs.cli import main
+
+main()
