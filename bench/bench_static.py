@@ -19,7 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import make_pages
 from bench.static_baseline import extract_html_references_bs4
-from hostpairs.extractors.static_html import StaticReference, extract_html_references
+from hostpairs.extractors.static_html import extract_html_references
+from hostpairs.extractors.static_reference import StaticReference
 
 Extractor = Callable[[str, str], list[StaticReference]]
 _SAVED_FROM = re.compile(r"<!-- saved from (\S+) -->")

@@ -8,16 +8,10 @@ from __future__ import annotations
 
 from bs4 import BeautifulSoup, Tag
 
-from hostpairs.extractors.static_html import (
-    IMAGE_EXTENSIONS,
-    JAVASCRIPT_TYPES,
-    StaticReference,
-    extract_css_references,
-    link_resource_type,
-    refresh_url,
-    resolve_url,
-    srcset_urls,
-)
+from hostpairs.extractors.css import IMAGE_EXTENSIONS, extract_css_references
+from hostpairs.extractors.static_html import JAVASCRIPT_TYPES, link_resource_type, refresh_url, srcset_urls
+from hostpairs.extractors.static_reference import StaticReference
+from hostpairs.extractors.urls import resolve_url
 
 BACKGROUND_TAGS = {"body", "table", "thead", "tbody", "tfoot", "tr", "td", "th"}
 

@@ -15,11 +15,9 @@ from scrapy.http import Response
 
 from hostpairs.crawler.middlewares import CERTIFICATE_ERRORS
 from hostpairs.extractors.observations import LinkObservation, PageCapture, RequestObservation
-from hostpairs.extractors.static_html import (
-    decode_html,
-    extract_css_references,
-    extract_html_references,
-)
+from hostpairs.extractors.css import extract_css_references
+from hostpairs.extractors.decoding import decode_html
+from hostpairs.extractors.static_html import extract_html_references
 
 _MARKUP_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "")
 

@@ -1,4 +1,4 @@
-"""References made by static HTML and CSS: the browserless ("static mode") extractor.
+"""References made by static HTML and the CSS inside it: the browserless ("static mode") extractor.
 
 Static mode reads the markup as a browser's HTML parser would with scripting disabled, and
 reports what the markup declares for loading (plus ``<a href>`` links), without fetching
@@ -20,255 +20,21 @@ anything. Decisions, following shared/host-pair-semantics.md:
   do; a refresh without a URL reloads the page itself and reports nothing.
 * ``<template>`` content is inert and ignored; ``<noscript>`` content counts (scripting off).
 * The first ``<base href>`` is the base of every relative URL in the document.
-* URLs are parsed the WHATWG way for http(s): ASCII tab/newline removed, C0/space trimmed,
-  backslashes read as slashes, extra slashes before the host ignored. Output URLs have a
-  lower-case punycode host without trailing dot or user info, no default port, no fragment,
-  and non-ASCII/space path and query characters percent-encoded (UTF-8).
+* URLs are resolved as hostpairs.extractors.urls describes; CSS (``<style>``, ``style``
+  attributes) is read by hostpairs.extractors.css.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
-from functools import lru_cache
-from ipaddress import ip_address
 from typing import Protocol
-from urllib.parse import quote, unquote
 
-import charset_normalizer
 from lxml import etree
-from w3lib.encoding import html_to_unicode
 
-from hostpairs.extractors.hosts import normalize_host
-
-
-@dataclass(frozen=True)
-class StaticReference:
-    """One URL that static markup or CSS references."""
-
-    url: str
-    """Absolute http(s) URL, normalised (see the module docstring)."""
-    cause: str
-    """iframe.src, iframe.write, script.src, img.src, link.href, css.import, a.href,
-    meta.refresh or unknown (media), as in shared/host-pair-semantics.md."""
-    resource_type: str
-    """Chrome DevTools resource type, lower case: document, script, image, stylesheet, font,
-    manifest, fetch, prefetch, media, texttrack or other."""
-    tag: str | None
-    """The element that made the reference; None for references found in a stylesheet."""
-
-
-# --- URLs -------------------------------------------------------------------------------
-
-_C0_AND_SPACE = "".join(map(chr, range(0x21)))
-_TAB_NEWLINE = str.maketrans("", "", "\t\n\r")
-_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")
-_AUTHORITY_END = re.compile(r"[/?#]")
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-# Anything but printable ASCII, and the WHATWG forbidden host code points.
-_BAD_HOST = re.compile(r"[^\x21-\x7e]|[#%/:<>?@\[\\\]^|]")
-_PATH_ESCAPE = re.compile(r"[^\x21-\x7e]|[\"<>`{}]")
-_QUERY_ESCAPE = re.compile(r"[^\x21-\x7e]|[\"<>']")
-
-
-def _percent_encode(match: re.Match[str]) -> str:
-    return quote(match.group(), safe="", errors="replace")
-
-
-def _slashes(url: str) -> str:
-    """Read backslashes before the query as slashes, as browsers do for http(s)."""
-    if "\\" not in url:
-        return url
-    end = len(url)
-    for delimiter in "?#":
-        index = url.find(delimiter, 0, end)
-        if index >= 0:
-            end = index
-    return url[:end].replace("\\", "/") + url[end:]
-
-
-@lru_cache(maxsize=16384)
-def _host(raw: str) -> str | None:
-    """The normalised host of a URL's host part ([...] for IPv6), or None if invalid."""
-    if raw[:1] == "[":
-        try:
-            return f"[{ip_address(raw[1:-1]).compressed}]" if raw[-1:] == "]" and ":" in raw else None
-        except ValueError:
-            return None
-    if "%" in raw:
-        raw = unquote(raw)
-    host = normalize_host(raw)
-    return None if host is None or _BAD_HOST.search(host) else host
-
-
-def _remove_dot_segments(path: str) -> str:
-    segments = path.split("/")[1:]
-    output: list[str] = []
-    for segment in segments:
-        if segment == "..":
-            if output:
-                output.pop()
-        elif segment != ".":
-            output.append(segment)
-    if segments[-1] in (".", ".."):
-        output.append("")
-    return "/" + "/".join(output)
-
-
-def _normalise(scheme: str, rest: str) -> str | None:
-    """Canonical ``scheme://rest``, or None if its host or port is invalid."""
-    match = _AUTHORITY_END.search(rest)
-    authority, tail = (rest[: match.start()], rest[match.start() :]) if match else (rest, "")
-    hostport = authority[authority.rfind("@") + 1 :]
-    port = None
-    colon = hostport.rfind(":")
-    if colon > hostport.rfind("]"):
-        digits, hostport = hostport[colon + 1 :], hostport[:colon]
-        if digits:
-            if not (digits.isascii() and digits.isdigit()) or int(digits) > 65535:
-                return None
-            port = int(digits)
-    host = _host(hostport) if hostport else None
-    if host is None:
-        return None
-    netloc = host if port is None or port == _DEFAULT_PORTS[scheme] else f"{host}:{port}"
-    path, _, query = tail.partition("#")[0].partition("?")
-    if not path:
-        path = "/"
-    elif "/." in path:
-        path = _remove_dot_segments(path)
-    if _PATH_ESCAPE.search(path):
-        path = _PATH_ESCAPE.sub(_percent_encode, path)
-    if not query:
-        return f"{scheme}://{netloc}{path}"
-    if _QUERY_ESCAPE.search(query):
-        query = _QUERY_ESCAPE.sub(_percent_encode, query)
-    return f"{scheme}://{netloc}{path}?{query}"
-
-
-@lru_cache(maxsize=1024)
-def _split_base(base: str) -> tuple[str, str, str, str] | None:
-    """(scheme, authority, path, query) of an http(s) base URL, else None."""
-    match = _SCHEME.match(base)
-    if match is None or match.group(1).lower() not in _DEFAULT_PORTS or base[match.end() : match.end() + 2] != "//":
-        return None
-    rest = base[match.end() + 2 :]
-    end = _AUTHORITY_END.search(rest)
-    authority, tail = (rest[: end.start()], rest[end.start() :]) if end else (rest, "")
-    path, _, query = tail.partition("#")[0].partition("?")
-    return match.group(1).lower(), authority, path or "/", query
-
-
-def resolve_url(raw: str, base: str) -> str | None:
-    """Resolve an attribute or CSS URL against ``base`` like a browser; None unless http(s).
-
-    Empty values and fragment-only references (``#top``) give None, like every other scheme
-    (javascript:, data:, mailto:, about:, blob:, tel:, ...) and malformed hosts or ports.
-    """
-    url = raw.strip(_C0_AND_SPACE)
-    if "\t" in url or "\n" in url or "\r" in url:
-        url = url.translate(_TAB_NEWLINE)
-    if not url or url[0] == "#":
-        return None
-    match = _SCHEME.match(url)
-    if match:
-        scheme = match.group(1).lower()
-        if scheme not in _DEFAULT_PORTS:
-            return None
-        url = _slashes(url[match.end() :])
-        if url[:2] == "//" or base[: len(scheme) + 1].lower() != scheme + ":":
-            return _normalise(scheme, url.lstrip("/"))
-    else:
-        url = _slashes(url)
-    parts = _split_base(base)
-    if parts is None:
-        return None
-    scheme, authority, path, query = parts
-    if url[:2] == "//":
-        return _normalise(scheme, url.lstrip("/"))
-    if not url or url[0] == "#":  # "http:" or "http:#x" relative to an http base
-        return _normalise(scheme, f"{authority}{path}?{query}" if query else authority + path)
-    if url[0] == "/":
-        return _normalise(scheme, authority + url)
-    if url[0] == "?":
-        return _normalise(scheme, authority + path + url)
-    return _normalise(scheme, authority + path[: path.rfind("/") + 1] + url)
-
-
-# --- CSS --------------------------------------------------------------------------------
-
-_CSS_COMMENT = re.compile(r"/\*.*?(?:\*/|\Z)", re.S)
-_CSS_STRING = r""""((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)'"""
-_CSS_URL = rf"""(?<![\w-])url\(\s*(?:{_CSS_STRING}|((?:[^\s"'()\\]|\\[0-9A-Fa-f]{{1,6}}\s?|\\.)*))\s*\)"""
-_CSS_REFERENCE = re.compile(rf"@import\s*(?:{_CSS_URL}|{_CSS_STRING})|{_CSS_URL}", re.I | re.S)
-_CSS_ESCAPE = re.compile(r"\\(?:([0-9A-Fa-f]{1,6})[ \t\n\f]?|(\r\n|[\n\r\f])|(.))", re.S)
-_FONT_FACE = re.compile(r"@font-face\s*\{[^}]*\}?", re.I)
-_FONT_EXTENSIONS = frozenset(("woff", "woff2", "ttf", "otf", "eot"))
-IMAGE_EXTENSIONS = frozenset(
-    ("png", "jpg", "jpeg", "jfif", "pjpeg", "gif", "svg", "webp", "avif", "apng", "ico", "cur", "bmp", "tif", "tiff")
-)
-
-
-def _css_unescape_one(match: re.Match[str]) -> str:
-    hex_digits, newline, char = match.groups()
-    if newline is not None:
-        return ""
-    if char is not None:
-        return char
-    code = int(hex_digits, 16)
-    return chr(code) if 0 < code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF else "\ufffd"
-
-
-def _extension(url: str) -> str:
-    """Lower-case file extension of a URL's path ('' if none)."""
-    path = url.split("#", 1)[0].split("?", 1)[0]
-    name = path[path.rfind("/") + 1 :]
-    return name[name.rfind(".") + 1 :].lower() if "." in name else ""
-
-
-def _css_resource_type(url: str) -> str:
-    extension = _extension(url)
-    if extension in _FONT_EXTENSIONS:
-        return "font"
-    if extension in IMAGE_EXTENSIONS:
-        return "image"
-    return "other"
-
-
-def _iter_css(css: str, base: str, tag: str | None) -> Iterator[StaticReference]:
-    if "/*" in css:
-        css = _CSS_COMMENT.sub(" ", css)
-    font_faces = [m.span() for m in _FONT_FACE.finditer(css)] if "@" in css else []
-    for match in _CSS_REFERENCE.finditer(css):
-        raw = next(group for group in match.groups() if group is not None)
-        if "\\" in raw:
-            raw = _CSS_ESCAPE.sub(_css_unescape_one, raw)
-        if not raw.strip(_C0_AND_SPACE):
-            continue  # url() and url("") request nothing
-        url = resolve_url(raw, base)
-        if url is None:
-            continue
-        if match.group(0)[0] == "@":
-            resource_type = "stylesheet"
-        elif any(start <= match.start() < end for start, end in font_faces):
-            resource_type = "font"
-        else:
-            resource_type = _css_resource_type(url)
-        yield StaticReference(url, "css.import", resource_type, tag)
-
-
-def extract_css_references(css: str, stylesheet_url: str) -> list[StaticReference]:
-    """References a stylesheet makes: ``@import`` (stylesheet) and ``url()`` (font in
-    ``@font-face`` or by extension, image by extension, else other), all ``css.import``,
-    resolved against ``stylesheet_url``, deduplicated by (url, cause) in order."""
-    seen: dict[tuple[str, str], StaticReference] = {}
-    for reference in _iter_css(css, stylesheet_url, None):
-        seen.setdefault((reference.url, reference.cause), reference)
-    return list(seen.values())
-
-
-# --- HTML -------------------------------------------------------------------------------
+from hostpairs.extractors.css import IMAGE_EXTENSIONS, iter_css_references
+from hostpairs.extractors.static_reference import StaticReference
+from hostpairs.extractors.urls import path_extension, resolve_url
 
 
 class Attributes(Protocol):
@@ -399,7 +165,7 @@ class _Document:
             if isinstance(item, _Document):
                 yield from item.references(base, True)
             elif len(item) == 2:
-                for reference in _iter_css(item[0], base, item[1]):
+                for reference in iter_css_references(item[0], base, item[1]):
                     yield _as_write(reference) if write else reference
             else:
                 raw, cause, resource_type, tag = item
@@ -448,7 +214,7 @@ def _object(doc: _Document, attrs: Attributes, tag: str) -> None:
     data = attrs.get("data")
     if data:
         declared = (attrs.get("type") or "").strip(_ASCII_WHITESPACE).lower()
-        if declared.startswith("image/") or (not declared and _extension(data) in IMAGE_EXTENSIONS):
+        if declared.startswith("image/") or (not declared and path_extension(data) in IMAGE_EXTENSIONS):
             doc.add(data, "img.src", "image", tag)
         else:
             doc.add(data, "unknown", "other", tag)
@@ -583,29 +349,3 @@ def extract_html_references(html: str, page_url: str) -> list[StaticReference]:
     for reference in _parse(html, 0).references(page_url, False):
         seen.setdefault((reference.url, reference.cause), reference)
     return list(seen.values())
-
-
-# --- Bytes ------------------------------------------------------------------------------
-
-
-def _detect_encoding(body: bytes) -> str:
-    """Encoding of a body that declares none: UTF-8 if it decodes, else a statistical guess."""
-    try:
-        body.decode("utf-8")
-        return "utf-8"
-    except UnicodeDecodeError:
-        pass
-    best = charset_normalizer.from_bytes(body[:65536]).best()
-    return best.encoding if best is not None else "cp1252"
-
-
-def decode_html(body: bytes, content_type_header: str | None) -> str:
-    """Decode a fetched HTML body: BOM, then the header's charset, then ``<meta charset>``,
-    then detection (w3lib.encoding.html_to_unicode). Never raises; undecodable bytes become
-    U+FFFD and labels naming non-text codecs (zlib, idna, ...) are ignored."""
-    for header in (content_type_header, None):
-        try:
-            return html_to_unicode(header, body, auto_detect_fun=_detect_encoding)[1]
-        except (LookupError, UnicodeError, ValueError, TypeError):
-            continue
-    return body.decode(_detect_encoding(body), "replace")

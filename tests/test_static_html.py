@@ -6,15 +6,11 @@ from html import escape
 
 import pytest
 
-from hostpairs.extractors.static_html import (
-    StaticReference,
-    decode_html,
-    extract_css_references,
-    extract_html_references,
-    refresh_url,
-    resolve_url,
-    srcset_urls,
-)
+from hostpairs.extractors.css import extract_css_references
+from hostpairs.extractors.decoding import decode_html
+from hostpairs.extractors.static_html import extract_html_references, refresh_url, srcset_urls
+from hostpairs.extractors.static_reference import StaticReference
+from hostpairs.extractors.urls import resolve_url
 
 PAGE = "https://www.page.example/dir/index.html"
 
