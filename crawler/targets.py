@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from hostpairs.seeds.groups import read_seed_urls, url_problem
+from hostpairs.seeds.groups import SeedFileError
+from hostpairs.seeds.validation import read_seed_text, url_problem
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
 
@@ -19,6 +20,24 @@ def check_url(url: str) -> str:
     if problem := url_problem(url):
         raise TargetError(problem)
     return url
+
+
+def read_seed_urls(path: str | Path) -> list[str]:
+    """URLs of a plain seed list: one a line; blank lines and ``#`` comments are ignored."""
+    urls: list[str] = []
+    first_line: dict[str, int] = {}
+    for number, raw in enumerate(read_seed_text(path).splitlines(), start=1):
+        url = re.sub(r"(?:^|\s+)#.*$", "", raw).strip()
+        if not url:
+            continue
+        problem = url_problem(url)
+        if problem:
+            raise SeedFileError(path, number, problem)
+        if url in first_line:
+            raise SeedFileError(path, number, f"duplicate URL {url!r} (first on line {first_line[url]})")
+        first_line[url] = number
+        urls.append(url)
+    return urls
 
 
 def expand_targets(targets: list[str]) -> list[str]:

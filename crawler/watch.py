@@ -23,8 +23,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from hostpairs.crawler.delivery import deliver_due
-from hostpairs.seeds.groups import SeedFileError, SeedGroup, load_seed_groups
+from hostpairs.seeds.groups import SeedFileError, SeedGroup
 from hostpairs.seeds.schedule import is_due
+from hostpairs.seeds.validation import load_seed_groups
 from hostpairs.storage.db import error_reason
 from hostpairs.storage.models import CrawlRun, SeedGroupState, WatchHeartbeat
 from hostpairs.storage.times import aware, utcnow

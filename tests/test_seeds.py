@@ -9,16 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from hostpairs.seeds.groups import (
-    MIN_INTERVAL_SECONDS,
-    SeedFileError,
-    SeedGroup,
-    format_duration,
-    load_seed_groups,
-    parse_duration,
-    read_seed_urls,
-)
+from hostpairs.crawler.targets import read_seed_urls
+from hostpairs.seeds.groups import SeedFileError, SeedGroup, format_duration, parse_duration
 from hostpairs.seeds.schedule import is_due, next_due, schedule_after_run
+from hostpairs.seeds.validation import MIN_INTERVAL_SECONDS, load_seed_groups
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "seeds" / "example.toml"
 T0 = datetime(2025, 3, 10, 12, 0, tzinfo=timezone.utc)

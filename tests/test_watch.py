@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from hostpairs.crawler.watch import Watcher, running_run
 from hostpairs.demoweb.server import PIXEL, VirtualWeb, html, js
-from hostpairs.seeds.groups import load_seed_groups
+from hostpairs.seeds.validation import load_seed_groups
 from hostpairs.storage.db import open_database, session_factory
 from hostpairs.storage.models import Alert, AlertDelivery, CrawlRun, SeedGroupState, Visit, WatchHeartbeat
 from hostpairs.storage.times import utcnow

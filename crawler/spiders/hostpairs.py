@@ -35,7 +35,7 @@ from hostpairs.crawler.static import (
 from hostpairs.crawler.targets import expand_targets
 from hostpairs.extractors.hosts import host_of, same_site
 from hostpairs.extractors.observations import PageCapture
-from hostpairs.seeds.groups import load_seed_groups
+from hostpairs.seeds.validation import load_seed_groups
 
 _visit_numbers = itertools.count(1)
 
