@@ -19,7 +19,6 @@ import json
 import logging
 from base64 import b64decode
 from collections.abc import Callable
-from datetime import datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -28,18 +27,9 @@ from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from hostpairs.extractors.hosts import query_host
-from hostpairs.extractors.trackers import TRACKER_TYPES
-from hostpairs.storage.queries import (
-    DIRECTIONS,
-    cookie_records,
-    host_components,
-    host_trackers,
-    lookup_pairs,
-    passive_dns,
-    search_trackers,
-    unique_resolutions,
-)
+from hostpairs.api import parameters, passivetotal
+from hostpairs.api.parameters import InvalidQuery
+from hostpairs.storage import queries
 
 logger = logging.getLogger(__name__)
 PAGE = Path(__file__).with_name("page.html")
@@ -53,47 +43,46 @@ class ApiError(Exception):
         self.status = status
 
 
-def _query_host(params: dict[str, str]) -> str:
-    host = query_host(params.get("query", ""))
-    if host is None:
-        raise ApiError(HTTPStatus.BAD_REQUEST, "query must be a host name or an IP address")
-    return host
-
-
-def _date(params: dict[str, str], name: str) -> datetime | None:
-    value = params.get(name)
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        raise ApiError(HTTPStatus.BAD_REQUEST, f"{name} must be a date (YYYY-MM-DD[ HH:MM:SS])") from None
-
-
 def _pairs(session: Session, params: dict[str, str]) -> dict[str, Any]:
-    direction = params.get("direction", "")
-    if direction not in DIRECTIONS:
-        raise ApiError(HTTPStatus.BAD_REQUEST, "direction must be children or parents")
-    return lookup_pairs(session, _query_host(params), direction, None, _date(params, "start"), _date(params, "end"))
+    direction = parameters.direction(params.get("direction", ""))
+    host = parameters.host(params.get("query", ""))
+    rows = queries.pairs(session, host.value, direction, None, parameters.date(params.get("start"), "start"),
+                         parameters.date(params.get("end"), "end"))
+    return passivetotal.pairs_response(rows)
 
 
 def _tracker_search(session: Session, params: dict[str, str]) -> dict[str, Any]:
-    value, tracker_type = params.get("query", "").strip(), params.get("type") or None
-    if not value:
-        raise ApiError(HTTPStatus.BAD_REQUEST, "query must be a tracker value")
-    if tracker_type is not None and tracker_type not in TRACKER_TYPES:
-        raise ApiError(HTTPStatus.BAD_REQUEST, f"type must be one of {', '.join(TRACKER_TYPES)}")
-    return search_trackers(session, value, tracker_type)
+    value = parameters.tracker_value(params.get("query", ""))
+    rows = queries.tracker_hosts(session, value, parameters.tracker_type(params.get("type") or None))
+    return passivetotal.tracker_search_response(rows)
+
+
+def _passive_dns(session: Session, params: dict[str, str]) -> dict[str, Any]:
+    query = parameters.host(params.get("query", ""))
+    return passivetotal.passive_dns_response(query.value, query.is_ip, queries.resolutions(session, query.value, query.is_ip))
+
+
+def _unique_resolutions(session: Session, params: dict[str, str]) -> dict[str, Any]:
+    query = parameters.host(params.get("query", ""))
+    rows = queries.resolutions(session, query.value, query.is_ip)
+    return passivetotal.unique_resolutions_response(query.value, query.is_ip, rows)
+
+
+def _host(params: dict[str, str]) -> str:
+    return parameters.host(params.get("query", "")).value
 
 
 ROUTES: dict[str, Callable[[Session, dict[str, str]], dict[str, Any]]] = {
     "/v2/host-attributes/pairs": _pairs,
-    "/v2/host-attributes/trackers": lambda session, params: host_trackers(session, _query_host(params)),
-    "/v2/host-attributes/components": lambda session, params: host_components(session, _query_host(params)),
-    "/v2/host-attributes/cookies": lambda session, params: cookie_records(session, _query_host(params)),
+    "/v2/host-attributes/trackers":
+        lambda session, params: passivetotal.trackers_response(queries.host_trackers(session, _host(params))),
+    "/v2/host-attributes/components":
+        lambda session, params: passivetotal.components_response(queries.host_components(session, _host(params))),
+    "/v2/host-attributes/cookies":
+        lambda session, params: passivetotal.cookies_response(queries.cookies(session, _host(params))),
     "/v2/trackers/search": _tracker_search,
-    "/v2/dns/passive": lambda session, params: passive_dns(session, _query_host(params)),
-    "/v2/dns/passive/unique": lambda session, params: unique_resolutions(session, _query_host(params)),
+    "/v2/dns/passive": _passive_dns,
+    "/v2/dns/passive/unique": _unique_resolutions,
 }
 
 
@@ -130,6 +119,8 @@ def make_server(sessions: sessionmaker[Session], host: str, port: int, api_keys:
                 self._json(HTTPStatus.OK, body)
             except ApiError as exc:
                 self._json(exc.status, {"message": str(exc)})
+            except InvalidQuery as exc:
+                self._json(HTTPStatus.BAD_REQUEST, {"message": str(exc)})
             except Exception:
                 logger.exception("API request %s failed", self.path)
                 self._json(HTTPStatus.INTERNAL_SERVER_ERROR, {"message": "internal error"})

@@ -13,12 +13,11 @@ import urllib.request
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from hostpairs.api.alert_events import alert_event
 from hostpairs.crawler.errors import one_line
-from hostpairs.storage.alerts import backoff, due_deliveries
-from hostpairs.storage.models import AlertDelivery
+from hostpairs.storage.outbox import due_deliveries, next_attempt_at, record_attempt
 from hostpairs.storage.times import utcnow
 
 WEBHOOK_TIMEOUT = 10.0
@@ -51,9 +50,10 @@ def send(destination: str, event: dict[str, Any]) -> None:
 
 def deliver_due(sessions: sessionmaker[Session], sender: Callable[[str, dict[str, Any]], None] = send) -> int:
     """Try every due delivery once; returns how many were delivered."""
-    delivered = 0
     with sessions() as session:
-        due = [(d.id, d.destination, event) for d, event in due_deliveries(session, utcnow())]
+        due = [(delivery_id, destination, alert_event(alert))
+               for delivery_id, destination, alert in due_deliveries(session, utcnow())]
+    delivered = 0
     for delivery_id, destination, event in due:
         try:
             sender(destination, event)
@@ -61,17 +61,7 @@ def deliver_due(sessions: sessionmaker[Session], sender: Callable[[str, dict[str
         except (OSError, urllib.error.URLError, ValueError) as exc:
             error = one_line(exc)
         with sessions.begin() as session:
-            row = session.get(AlertDelivery, delivery_id)
-            if row is None or row.delivered_at is not None:
-                continue
-            row.attempts += 1
-            if error is None:
-                row.delivered_at = utcnow()
-                row.last_error = None
-                delivered += 1
-            else:
-                row.last_error = error
-                row.next_attempt_at = utcnow() + backoff(row.attempts)
+            delivered += record_attempt(session, delivery_id, error, utcnow())
     return delivered
 
 
@@ -82,12 +72,10 @@ def deliver_for(sessions: sessionmaker[Session], seconds: float,
     delivered = deliver_due(sessions, sender)
     while True:
         with sessions() as session:
-            pending = session.scalars(
-                select(AlertDelivery.next_attempt_at).where(AlertDelivery.delivered_at.is_(None))
-            ).all()
-        if not pending:
+            pending = next_attempt_at(session)
+        if pending is None:
             return delivered
-        wait = max((min(pending) - utcnow()).total_seconds(), 0.0)
+        wait = max((pending - utcnow()).total_seconds(), 0.0)
         if time.monotonic() + wait > deadline:
             return delivered
         time.sleep(wait)

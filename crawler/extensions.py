@@ -1,24 +1,29 @@
-"""Scrapy extensions: seed-group run bookkeeping and alert delivery at the end of a crawl."""
+"""Scrapy extensions: seed-group run bookkeeping and alert delivery at the end of a crawl.
+
+Both do their database work on threads, never on the event loop."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-import os
 import random
-import socket
+from datetime import datetime
 
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
-from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
-from twisted.internet import task
 
+from hostpairs.crawler import signals as hostpairs_signals
 from hostpairs.crawler.delivery import deliver_for
+from hostpairs.extractors.observations import PageCapture
+from hostpairs.seeds.groups import SeedGroup
 from hostpairs.seeds.schedule import schedule_after_run
 from hostpairs.storage.db import error_reason, open_database, session_factory
-from hostpairs.storage.models import CrawlRun, SeedGroupState
+from hostpairs.storage.schedules import finish_run, renew_runs, run_slot, start_runs
 from hostpairs.storage.times import aware, naive, utcnow
+from hostpairs.storage.writer import StoredVisit
 
 logger = logging.getLogger(__name__)
 
@@ -27,78 +32,92 @@ class SeedGroupRuns:
     """Record each seed group's run and, once it finished, when the group is due next.
 
     A crawl that dies before it finishes leaves its group due, so the next `watch` tick or cron
-    invocation runs it again: no crawl is lost, and a finished one is never repeated. While it
-    crawls, a run renews its `alive_at` every HOSTPAIRS_RUN_HEARTBEAT seconds, so a watcher on any
-    machine can tell a running crawl from a dead one."""
+    invocation runs it again: no crawl is lost, and a finished one is never repeated. A group
+    one of whose visits the database refused stays due too. While it crawls, a run renews its
+    `alive_at` every HOSTPAIRS_RUN_HEARTBEAT seconds, so a watcher on any machine can tell a
+    running crawl from a dead one."""
 
     def __init__(self, crawler: Crawler):
-        self.crawler = crawler
+        self.database_url = crawler.settings.get("HOSTPAIRS_DB")
+        self.heartbeat_seconds = crawler.settings.getfloat("HOSTPAIRS_RUN_HEARTBEAT")
+        self.groups: dict[str, SeedGroup] = {}
         self.run_ids: dict[str, int] = {}
-        self.heartbeat = task.LoopingCall(self.beat)
+        self.pages: dict[str, int] = {}
+        self.errors: dict[str, int] = {}
+        self.lost: set[str] = set()
+        self.heartbeat: asyncio.Task[None] | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> SeedGroupRuns:
         extension = cls(crawler)
-        crawler.signals.connect(extension.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(extension.seed_run_started, signal=hostpairs_signals.seed_run_started)
+        crawler.signals.connect(extension.visit_stored, signal=hostpairs_signals.visit_stored)
+        crawler.signals.connect(extension.visit_not_stored, signal=hostpairs_signals.visit_not_stored)
         crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)
         return extension
 
-    def spider_opened(self, spider: Spider) -> None:
-        groups = getattr(spider, "seed_groups", {})
-        if not groups:
-            return
-        self.sessions = session_factory(open_database(self.crawler.settings.get("HOSTPAIRS_DB")))
-        now = utcnow()
-        with self.sessions.begin() as session:
-            for name in groups:
-                run = CrawlRun(seed_group=name, due_at=spider.due_at, started_at=now, host=socket.gethostname(),
-                               pid=os.getpid(), alive_at=now, pages=0, errors=0)
-                session.add(run)
-                state = session.get(SeedGroupState, name) or SeedGroupState(seed_group=name)
-                state.last_started_at = now
-                session.add(state)
-                session.flush()
-                self.run_ids[name] = run.id
-        self.heartbeat.start(self.crawler.settings.getfloat("HOSTPAIRS_RUN_HEARTBEAT"), now=False)
+    async def seed_run_started(self, groups: dict[str, SeedGroup], due_at: datetime | None) -> None:
+        self.groups = groups
+        self.sessions = session_factory(await asyncio.to_thread(open_database, self.database_url))
 
-    def beat(self) -> None:
+        def start() -> dict[str, int]:
+            with self.sessions.begin() as session:
+                return start_runs(session, groups, due_at, utcnow())
+
+        self.run_ids = await asyncio.to_thread(start)
+        self.heartbeat = asyncio.ensure_future(self._beat_forever())
+
+    async def _beat_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.heartbeat_seconds)
+            await asyncio.to_thread(self._beat)
+
+    def _beat(self) -> None:
         """Renew the runs' sign of life (a database hiccup is logged; the next beat tries again)."""
         try:
             with self.sessions.begin() as session:
-                session.execute(update(CrawlRun).where(CrawlRun.id.in_(self.run_ids.values())).values(alive_at=utcnow()))
+                renew_runs(session, self.run_ids.values(), utcnow())
         except SQLAlchemyError as exc:
             logger.warning("seed-group run heartbeat not stored: %s", error_reason(exc))
 
-    def spider_closed(self, spider: Spider, reason: str) -> None:
-        if self.heartbeat.running:
-            self.heartbeat.stop()
-        if not self.run_ids or reason != "finished":
-            return
+    def visit_stored(self, capture: PageCapture, stored: StoredVisit) -> None:
+        if capture.seed_group:
+            self.pages[capture.seed_group] = self.pages.get(capture.seed_group, 0) + 1
+            self.errors[capture.seed_group] = self.errors.get(capture.seed_group, 0) + int(capture.failed)
+
+    def visit_not_stored(self, capture: PageCapture, reason: str) -> None:
+        if capture.seed_group:
+            self.lost.add(capture.seed_group)
+
+    async def spider_closed(self, spider: Spider, reason: str) -> None:
+        if self.heartbeat is not None:
+            self.heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.heartbeat
+        if self.run_ids and reason == "finished":
+            await asyncio.to_thread(self._finish)
+
+    def _finish(self) -> None:
         now = utcnow()
-        stats = self.crawler.stats
         rng = random.Random()
         with self.sessions.begin() as session:
             for name, run_id in self.run_ids.items():
-                if stats.get_value(f"hostpairs/unstored/{name}", 0):
+                if name in self.lost:
                     continue  # a visit was lost: the run stays unfinished and its group due, as after a crash
-                run = session.get(CrawlRun, run_id)
-                run.finished_at = now
-                run.pages = stats.get_value(f"hostpairs/pages/{name}", 0)
-                run.errors = stats.get_value(f"hostpairs/errors/{name}", 0)
-                state = session.get(SeedGroupState, name)
-                state.last_finished_at = now
-                next_run = schedule_after_run(spider.seed_groups[name], aware(run.due_at or run.started_at),
-                                              aware(now), rng)
-                state.next_slot_at, state.next_run_at = naive(next_run.slot), naive(next_run.run_at)
+                next_run = schedule_after_run(self.groups[name], aware(run_slot(session, run_id)), aware(now), rng)
+                finish_run(session, run_id, self.pages.get(name, 0), self.errors.get(name, 0), now,
+                           naive(next_run.slot), naive(next_run.run_at))
 
 
 class AlertDelivery:
     """Deliver the crawl's alerts when it closes, retrying for HOSTPAIRS_DELIVERY_GRACE seconds."""
 
     def __init__(self, crawler: Crawler):
-        if not (crawler.settings.get("HOSTPAIRS_ALERT_FILE") or crawler.settings.getlist("HOSTPAIRS_WEBHOOKS")):
+        settings = crawler.settings
+        if not (settings.get("HOSTPAIRS_ALERT_FILE") or settings.getlist("HOSTPAIRS_WEBHOOKS")):
             raise NotConfigured("no alert destinations")
-        self.crawler = crawler
+        self.database_url = settings.get("HOSTPAIRS_DB")
+        self.grace = settings.getfloat("HOSTPAIRS_DELIVERY_GRACE")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> AlertDelivery:
@@ -106,6 +125,8 @@ class AlertDelivery:
         crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)
         return extension
 
-    def spider_closed(self, spider: Spider) -> None:
-        sessions = session_factory(open_database(self.crawler.settings.get("HOSTPAIRS_DB")))
-        deliver_for(sessions, self.crawler.settings.getfloat("HOSTPAIRS_DELIVERY_GRACE"))
+    async def spider_closed(self, spider: Spider) -> None:
+        def deliver() -> None:
+            deliver_for(session_factory(open_database(self.database_url)), self.grace)
+
+        await asyncio.to_thread(deliver)

@@ -2,71 +2,76 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 
-from scrapy import Spider
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 from sqlalchemy.exc import SQLAlchemyError
 
+from hostpairs.crawler import signals
 from hostpairs.crawler.delivery import destinations
+from hostpairs.crawler.recording import AlertPolicy, record_visit
 from hostpairs.extractors.changes import PageWatch
 from hostpairs.extractors.observations import PageCapture
-from hostpairs.storage.alerts import AlertPolicy
+from hostpairs.seeds.groups import SeedGroup
 from hostpairs.storage.db import error_reason, open_database, session_factory
-from hostpairs.storage.writer import store_capture
 
 logger = logging.getLogger(__name__)
 
 
 class StoragePipeline:
-    """Store each visit, and the alerts it raises, in one transaction; count pages, pairs, alerts.
-
-    A visit the database refuses is dropped with its reason and counted as not stored
-    (`hostpairs/unstored`): the crawl goes on, and its seed group stays due."""
+    """Record each visit (extraction, change detection, one write transaction) on a writer
+    thread, so the event loop — every open page's DevTools events — never waits for the
+    database; then send `visit_stored`, or `visit_not_stored` and drop the item when the database
+    refuses it (the crawl goes on)."""
 
     def __init__(self, crawler: Crawler):
         self.crawler = crawler
-        self.stats = crawler.stats
         settings = crawler.settings
+        self.database_url = settings.get("HOSTPAIRS_DB")
         self.baseline_visits = settings.getint("HOSTPAIRS_BASELINE_VISITS")
+        self.fingerprints = settings.get("HOSTPAIRS_FINGERPRINTS")
         self.destinations = destinations(settings.get("HOSTPAIRS_ALERT_FILE"), settings.getlist("HOSTPAIRS_WEBHOOKS"))
+        self.watches: dict[str, PageWatch] = {}
+        self.writer = ThreadPoolExecutor(1, thread_name_prefix="hostpairs-writer")
+        crawler.signals.connect(self.seed_run_started, signal=signals.seed_run_started)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StoragePipeline:
         return cls(crawler)
 
-    def open_spider(self, spider: Spider | None = None) -> None:
-        self.engine = open_database(self.crawler.settings.get("HOSTPAIRS_DB"))
-        self.sessions = session_factory(self.engine)
+    def seed_run_started(self, groups: dict[str, SeedGroup], due_at: datetime | None) -> None:
+        self.watches = {name: PageWatch(group.tags, group.is_allowlisted) for name, group in groups.items()}
 
-    def close_spider(self, spider: Spider | None = None) -> None:
-        self.engine.dispose()
+    async def open_spider(self) -> None:
+        engine = await asyncio.get_running_loop().run_in_executor(self.writer, open_database, self.database_url)
+        self.sessions = session_factory(engine)
 
-    def _policy(self, item: PageCapture) -> AlertPolicy:
-        seed_group = getattr(self.crawler.spider, "seed_groups", {}).get(item.seed_group)
-        watch = PageWatch(seed_group.tags, seed_group.is_allowlisted) if seed_group else PageWatch()
-        return AlertPolicy(watch, item.seed_group, self.baseline_visits, self.destinations)
+    async def close_spider(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(None, self.writer.shutdown)
 
-    def process_item(self, item: object, spider: Spider | None = None) -> object:
-        if isinstance(item, PageCapture):
-            try:
-                stored = store_capture(self.sessions, item, self._policy(item))
-            except SQLAlchemyError as exc:
-                reason = error_reason(exc)
-                self._count("unstored", item)
-                logger.error("visit of %s not stored: %s", item.requested_url, reason)
-                raise DropItem(reason) from None
-            self._count("pages", item)
-            self.stats.inc_value("hostpairs/pairs_new", stored.new_pairs)
-            self.stats.inc_value("hostpairs/pairs_seen", stored.seen_pairs)
-            self.stats.inc_value("hostpairs/alerts", stored.alerts)
-            if item.failed:
-                self._count("errors", item)
+    async def process_item(self, item: object) -> object:
+        if not isinstance(item, PageCapture):
+            return item
+        watch = self.watches.get(item.seed_group or "", PageWatch())
+        policy = AlertPolicy(watch, item.seed_group, self.baseline_visits, self.destinations)
+        try:
+            stored = await asyncio.get_running_loop().run_in_executor(
+                self.writer, record_visit, self.sessions, item, policy, self.fingerprints)
+        except SQLAlchemyError as exc:
+            reason = error_reason(exc)
+            logger.error("visit of %s not stored: %s", item.requested_url, reason)
+            self.crawler.stats.inc_value("hostpairs/unstored")
+            self.crawler.signals.send_catch_log(signal=signals.visit_not_stored, capture=item, reason=reason)
+            raise DropItem(reason) from None
+        stats = self.crawler.stats
+        stats.inc_value("hostpairs/pages")
+        stats.inc_value("hostpairs/errors", int(item.failed))
+        stats.inc_value("hostpairs/pairs_new", stored.new_pairs)
+        stats.inc_value("hostpairs/pairs_seen", stored.seen_pairs)
+        stats.inc_value("hostpairs/alerts", stored.alerts)
+        self.crawler.signals.send_catch_log(signal=signals.visit_stored, capture=item, stored=stored)
         return item
-
-    def _count(self, name: str, item: PageCapture) -> None:
-        """Count `hostpairs/NAME` for the crawl and, for a seed group's visit, `hostpairs/NAME/GROUP`."""
-        self.stats.inc_value(f"hostpairs/{name}")
-        if item.seed_group:
-            self.stats.inc_value(f"hostpairs/{name}/{item.seed_group}")

@@ -3,66 +3,44 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-)
-from scrapy import signals
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from scrapy.crawler import CrawlerProcess
 from scrapy.utils.project import get_project_settings
 
+from hostpairs.crawler import signals as hostpairs_signals
+from hostpairs.crawler.options import CrawlOptions
 from hostpairs.extractors.observations import PageCapture
+from hostpairs.storage.writer import StoredVisit
 
 
-@dataclass(frozen=True)
-class CrawlOptions:
-    db: str | None = None
-    depth: int = 0
-    max_pages: int = 100
-    dwell: float = 5.0
-    page_timeout: float = 30.0
-    host_rules: str = ""
-    allow_private: bool = False
-    mode: str = "browser"
-    seeds: str = ""
-    group: str = ""
-    due: str = ""
-    alert_file: str | None = None
-    webhooks: tuple[str, ...] = ()
-    verbose: bool = False
+@dataclass
+class CrawlSummary:
+    """What a crawl did, counted from the visits it stored."""
+
+    pages: int = 0
+    pairs_new: int = 0
+    pairs_seen: int = 0
+    alerts: int = 0
+    errors: int = 0
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    """(URL, reason) of visits stored as failed."""
+    unstored: list[tuple[str, str]] = field(default_factory=list)
+    """(URL, reason) of visits the database refused."""
 
 
-def run_crawl(urls: list[str], options: CrawlOptions, console: Console) -> dict[str, Any]:
-    """Crawl `urls` (blocking; once per process, as Twisted's reactor cannot restart)."""
+def run_crawl(urls: list[str], options: CrawlOptions, console: Console, seeds: str = "", group: str = "",
+              due: str = "") -> CrawlSummary:
+    """Crawl `urls` and/or the seed groups of `seeds` (blocking; once per process, as Twisted's
+    reactor cannot restart)."""
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "hostpairs.crawler.settings")
     settings = get_project_settings()
-    overrides = {
-        "HOSTPAIRS_HOST_RULES": options.host_rules,
-        "HOSTPAIRS_ALLOW_PRIVATE": options.allow_private,
-        "HOSTPAIRS_DWELL": options.dwell,
-        "PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT": options.page_timeout * 1000,
-        "DOWNLOAD_TIMEOUT": options.page_timeout,
-        "HOSTPAIRS_MODE": options.mode,
-        "LOG_LEVEL": "INFO" if options.verbose else "ERROR",
-    }
-    if options.db:
-        overrides["HOSTPAIRS_DB"] = options.db
-    if options.alert_file:
-        overrides["HOSTPAIRS_ALERT_FILE"] = options.alert_file
-    if options.webhooks:
-        overrides["HOSTPAIRS_WEBHOOKS"] = list(options.webhooks)
-    settings.setdict(overrides, priority="cmdline")
+    settings.setdict(options.settings(), priority="cmdline")
     process = CrawlerProcess(settings)
     crawler = process.create_crawler("hostpairs")
-    failures: list[tuple[str, str]] = []
-    unstored: list[tuple[str, str]] = []
+    summary = CrawlSummary()
 
     with Progress(
         TextColumn("[bold]crawling"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -70,29 +48,21 @@ def run_crawl(urls: list[str], options: CrawlOptions, console: Console) -> dict[
     ) as progress:
         task = progress.add_task("", total=None)
 
-        def item_scraped(item: object, spider: Any) -> None:
-            if isinstance(item, PageCapture):
-                if item.failed:
-                    failures.append((item.requested_url, item.error or ""))
-                progress.update(task, advance=1, total=spider.scheduled_count, description=item.requested_url)
+        def visit_stored(capture: PageCapture, stored: StoredVisit) -> None:
+            summary.pages += 1
+            summary.pairs_new += stored.new_pairs
+            summary.pairs_seen += stored.seen_pairs
+            summary.alerts += stored.alerts
+            if capture.failed:
+                summary.errors += 1
+                summary.failures.append((capture.requested_url, capture.error or ""))
+            progress.update(task, advance=1, description=capture.requested_url)
 
-        def item_dropped(item: object, response: Any, exception: BaseException, spider: Any) -> None:
-            if isinstance(item, PageCapture):
-                unstored.append((item.requested_url, str(exception)))
+        def visit_not_stored(capture: PageCapture, reason: str) -> None:
+            summary.unstored.append((capture.requested_url, reason))
 
-        crawler.signals.connect(item_scraped, signal=signals.item_scraped)
-        crawler.signals.connect(item_dropped, signal=signals.item_dropped)
-        process.crawl(crawler, targets=" ".join(urls), depth=options.depth, max_pages=options.max_pages,
-                      seeds=options.seeds, group=options.group, due=options.due)
+        crawler.signals.connect(visit_stored, signal=hostpairs_signals.visit_stored)
+        crawler.signals.connect(visit_not_stored, signal=hostpairs_signals.visit_not_stored)
+        process.crawl(crawler, targets=" ".join(urls), seeds=seeds, group=group, due=due)
         process.start()
-
-    stats = crawler.stats
-    return {
-        "pages": stats.get_value("hostpairs/pages", 0),
-        "pairs_new": stats.get_value("hostpairs/pairs_new", 0),
-        "pairs_seen": stats.get_value("hostpairs/pairs_seen", 0),
-        "errors": stats.get_value("hostpairs/errors", 0),
-        "alerts": stats.get_value("hostpairs/alerts", 0),
-        "failures": failures,
-        "unstored": unstored,
-    }
+    return summary

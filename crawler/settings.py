@@ -1,4 +1,7 @@
-"""Scrapy settings for hostpairs. Every HOSTPAIRS_* setting can be given with `-s` or the CLI."""
+"""Scrapy settings for hostpairs: every HOSTPAIRS_* setting, with its one default.
+
+Each can be given with `scrapy crawl -s NAME=VALUE`; the CLI's options set them too (and take
+their defaults from here). Those read from the environment say so."""
 
 import os
 import shutil
@@ -8,14 +11,18 @@ SPIDER_MODULES = ["hostpairs.crawler.spiders"]
 NEWSPIDER_MODULE = "hostpairs.crawler.spiders"
 
 # --- hostpairs ---------------------------------------------------------------------------------
-HOSTPAIRS_DB = os.environ.get("HOSTPAIRS_DB")  # SQLAlchemy URL; None = sqlite:///hostpairs.db
+HOSTPAIRS_DB = os.environ.get("HOSTPAIRS_DB") or "sqlite:///hostpairs.db"  # SQLAlchemy URL ($HOSTPAIRS_DB)
 HOSTPAIRS_MODE = "browser"  # or "static": Scrapy's own HTTP stack, no browser
+HOSTPAIRS_DEPTH = 0  # follow same-site links of the targets this many levels deep (seed groups set their own)
+HOSTPAIRS_MAX_PAGES = 100  # visits scheduled at most from the targets (seed groups set their own)
+HOSTPAIRS_PAGE_TIMEOUT = 30.0  # seconds a page may take to load (browser navigation; static download)
 HOSTPAIRS_STATIC_CONCURRENCY = 16  # concurrent requests in static mode (browser mode: CONCURRENT_REQUESTS)
 HOSTPAIRS_HOST_RULES = ""  # Chromium --host-resolver-rules syntax, applied to every connection
 HOSTPAIRS_ALLOW_PRIVATE = False  # allow private/loopback/link-local targets that are not mapped
 HOSTPAIRS_IGNORE_HTTPS_ERRORS = True  # attacker hosts rarely have valid certificates; errors are recorded
 HOSTPAIRS_DWELL = 5.0  # seconds a visit lasts after the load event (scrolling and mouse included)
 HOSTPAIRS_VISIT_TIMEOUT = 90.0  # hard cap on one visit after navigation, hostile pages included
+HOSTPAIRS_FINGERPRINTS = os.environ.get("HOSTPAIRS_FINGERPRINTS")  # a Wappalyzer data set; None = the bundled one
 HOSTPAIRS_CHROMIUM = os.environ.get("HOSTPAIRS_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 HOSTPAIRS_USER_AGENT = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
@@ -41,10 +48,13 @@ HOSTPAIRS_CHROMIUM_ARGS = [
 
 # Alerts (tamper detection on re-crawled pages)
 HOSTPAIRS_BASELINE_VISITS = 10  # a host seen in any of the last N visits of a page is not new
-HOSTPAIRS_ALERT_FILE = os.environ.get("HOSTPAIRS_ALERT_FILE")  # JSON lines, one alert a line
+HOSTPAIRS_ALERT_FILE = os.environ.get("HOSTPAIRS_ALERT_FILE")  # JSON lines, one alert a line ($HOSTPAIRS_ALERT_FILE)
 HOSTPAIRS_WEBHOOKS: list[str] = []  # each alert is POSTed as JSON to every URL
 HOSTPAIRS_DELIVERY_GRACE = 30.0  # seconds a crawl keeps retrying undelivered alerts before it exits
 HOSTPAIRS_RUN_HEARTBEAT = 20.0  # seconds between a seed-group run's signs of life (`watch` waits 2 min for one)
+
+# The HTTP API (`hostpairs serve`)
+HOSTPAIRS_API_KEYS = os.environ.get("HOSTPAIRS_API_KEYS", "")  # USER:KEY[,USER:KEY...] ($HOSTPAIRS_API_KEYS)
 
 # --- Scrapy ------------------------------------------------------------------------------------
 ROBOTSTXT_OBEY = False
@@ -53,7 +63,7 @@ TELNETCONSOLE_ENABLED = False
 CONCURRENT_REQUESTS = 4  # browser visits at once (2 cores); static mode uses HOSTPAIRS_STATIC_CONCURRENCY
 CONCURRENT_REQUESTS_PER_DOMAIN = 4
 RETRY_ENABLED = False
-DOWNLOAD_TIMEOUT = 30
+DEPTH_STATS_VERBOSE = True  # DepthMiddleware tracks each visit's depth (DEPTH_LIMIT: set by the spider)
 DOWNLOAD_MAXSIZE = 32 * 1024 * 1024
 REDIRECT_ENABLED = True  # static mode; the browser follows redirects itself
 METAREFRESH_ENABLED = False  # meta refresh is observed (browser) or recorded (static), never followed by Scrapy
@@ -76,8 +86,7 @@ EXTENSIONS = {
     "hostpairs.crawler.extensions.AlertDelivery": 600,
 }
 
-# --- scrapy-playwright (launch options are completed from HOSTPAIRS_* by the spider) --------
+# --- scrapy-playwright (launch options, navigation timeout: set from HOSTPAIRS_* by the spider) ---
 PLAYWRIGHT_BROWSER_TYPE = "chromium"
 PLAYWRIGHT_MAX_CONTEXTS = 4
-PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 30_000
 PLAYWRIGHT_PROCESS_REQUEST_HEADERS = None  # the browser's own headers, as a user's browser sends them

@@ -9,10 +9,13 @@ or reference is `css.import`.
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
+from scrapy import Request
 from scrapy.http import Response
 
+from hostpairs.crawler.errors import one_line
 from hostpairs.crawler.middlewares import CERTIFICATE_ERRORS
 from hostpairs.extractors.observations import LinkObservation, PageCapture, RequestObservation
 from hostpairs.extractors.css import extract_css_references
@@ -20,6 +23,9 @@ from hostpairs.extractors.decoding import decode_html
 from hostpairs.extractors.static_html import extract_html_references
 
 _MARKUP_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "")
+
+MAX_STYLESHEETS = 20
+"""Stylesheets static mode fetches per page (linked and imported)."""
 
 
 def static_capture(response: Response) -> PageCapture:
@@ -50,7 +56,7 @@ def static_capture(response: Response) -> PageCapture:
         mode="static",
         started_at=response.request.meta.get("hostpairs_started", time.time()),
         finished_at=time.time(),
-        depth=response.request.meta.get("hostpairs_depth", 0),
+        depth=response.meta.get("depth", 0),
         status=response.status,
         links=links,
         html=html,
@@ -82,13 +88,31 @@ def _redirect_chain(response: Response, final_ip: str | None) -> list[RequestObs
     return chain
 
 
-def stylesheets_to_fetch(capture: PageCapture, limit: int) -> list[str]:
+async def fetch_stylesheets(capture: PageCapture, download: Callable[[Request], Awaitable[Response]]) -> None:
+    """Fetch the page's stylesheets, then those they import, one after the other (at most
+    MAX_STYLESHEETS), recording each on the capture; `download` is the engine's."""
+    pending = _stylesheets_to_fetch(capture, MAX_STYLESHEETS)
+    while pending:
+        url, pending = pending[0], pending[1:]
+        try:
+            response = await download(Request(url, dont_filter=True))
+        except Exception as exc:  # refused by the guard, unreachable, timed out: recorded, the visit goes on
+            _stylesheet_failed(capture, url, one_line(exc))
+            continue
+        imports = _add_stylesheet(capture, response)
+        fetched = {r.url for r in capture.requests if r.resource_type == "stylesheet" and r.status is not None}
+        room = MAX_STYLESHEETS - len(fetched) - len(pending)
+        pending += [i for i in imports if i not in fetched and i not in pending][:max(room, 0)]
+    capture.finished_at = time.time()
+
+
+def _stylesheets_to_fetch(capture: PageCapture, limit: int) -> list[str]:
     """The stylesheets a page links, in order, at most `limit` of them."""
     urls = [r.url for r in capture.requests if r.declared_cause == "link.href" and r.resource_type == "stylesheet"]
     return list(dict.fromkeys(urls))[:limit]
 
 
-def add_stylesheet(capture: PageCapture, response: Response) -> list[str]:
+def _add_stylesheet(capture: PageCapture, response: Response) -> list[str]:
     """Record a fetched stylesheet (status, address) and its references; returns the stylesheets
     it imports, to be fetched in turn."""
     url = response.request.url
@@ -115,7 +139,7 @@ def add_stylesheet(capture: PageCapture, response: Response) -> list[str]:
     return imports
 
 
-def stylesheet_failed(capture: PageCapture, url: str, error: str) -> None:
+def _stylesheet_failed(capture: PageCapture, url: str, error: str) -> None:
     """Record why a linked stylesheet could not be fetched."""
     capture.requests = [
         replace(r, error=error) if r.url == url and r.resource_type == "stylesheet" else r for r in capture.requests

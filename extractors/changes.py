@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from hostpairs.extractors.host_pairs import Dependency
 from hostpairs.extractors.hosts import host_of, registrable_domain
 from hostpairs.extractors.observations import (
     FrameObservation,
@@ -22,8 +21,8 @@ from hostpairs.extractors.observations import (
     RequestObservation,
     document_url,
 )
+from hostpairs.extractors.records import SEVERITIES, Change, Dependency
 
-SEVERITIES = ("low", "medium", "high", "critical")
 SENSITIVE_TAGS = frozenset({"payment", "login"})
 
 
@@ -38,19 +37,6 @@ class Baseline:
     form_visits: int = 0
     """How many of the visits read the page's forms (browser mode does, static mode does not)."""
     form_action_hosts: frozenset[str] = frozenset()
-
-
-@dataclass(frozen=True)
-class Change:
-    """One alert-worthy difference, before it is stored."""
-
-    kind: str
-    cause: str | None
-    child_host: str
-    child_url: str
-    severity: str
-    signals: tuple[str, ...]
-    evidence: dict[str, Any]
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,6 @@ longer than 32 characters are dropped as noise.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -39,7 +38,8 @@ from html import unescape
 from pathlib import Path
 from typing import Any
 
-FINGERPRINTS_ENV = "HOSTPAIRS_FINGERPRINTS"
+from hostpairs.extractors.records import ComponentRecord
+
 BUNDLED_FINGERPRINTS = Path(__file__).with_name("fingerprints.json")
 
 _PASSIVETOTAL_CATEGORIES = {
@@ -60,15 +60,6 @@ _PASSIVETOTAL_CATEGORIES = {
 }
 _FALLBACK_CATEGORY = "Miscellaneous"
 _MAX_VERSION_LENGTH = 32
-
-
-@dataclass(frozen=True, order=True)
-class ComponentRecord:
-    """One web technology seen on a page, as PassiveTotal's components records carry it."""
-
-    category: str
-    label: str
-    version: str | None
 
 
 class FingerprintError(ValueError):
@@ -197,10 +188,6 @@ def _load(source: str) -> dict[str, _Technology]:
         raise FingerprintError(f"{source}: not in the Wappalyzer technologies schema ({error!r})") from error
 
 
-def _fingerprints() -> dict[str, _Technology]:
-    return _load(os.environ.get(FINGERPRINTS_ENV) or str(BUNDLED_FINGERPRINTS))
-
-
 # --- what the page offers to match ------------------------------------------------------
 
 _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
@@ -319,11 +306,13 @@ def _most_specific(versions: list[str | None]) -> str | None:
 
 
 def extract_components(html: str, response_headers: Mapping[str, str], request_urls: Iterable[str] = (),
-                       cookie_names: Iterable[str] = (), *, page_url: str | None = None) -> list[ComponentRecord]:
+                       cookie_names: Iterable[str] = (), *, page_url: str | None = None,
+                       fingerprints: str | None = None) -> list[ComponentRecord]:
     """Technologies a page uses, from its HTML, response headers, requested URLs and cookies.
 
-    `page_url` feeds the data set's ``url`` patterns. Sorted by category, label, version."""
-    technologies = _fingerprints()
+    `page_url` feeds the data set's ``url`` patterns; `fingerprints` names a Wappalyzer-schema
+    data set (default: the bundled one). Sorted by category, label, version."""
+    technologies = _load(fingerprints or str(BUNDLED_FINGERPRINTS))
     page = _page(html, response_headers, request_urls, cookie_names, page_url)
     found: dict[str, list[str | None]] = {}
     unconditional = [t for t in technologies.values() if not (t.requires or t.requires_category)]

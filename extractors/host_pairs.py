@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from hostpairs.extractors.hosts import host_of
 from hostpairs.extractors.observations import PageCapture, RequestObservation, document_url
+from hostpairs.extractors.records import Dependency, PairEvidence
 
 CAUSES = (
     "iframe.src",
@@ -51,29 +52,6 @@ class Attribution:
 
     parent: str | None
     cause: str | None
-
-
-@dataclass(frozen=True)
-class Dependency:
-    """One request of the page with its attribution."""
-
-    request: RequestObservation
-    host: str | None
-    parent: str | None
-    cause: str | None
-
-
-@dataclass(frozen=True)
-class PairEvidence:
-    """One observation of a host pair in one visit."""
-
-    parent: str
-    child: str
-    cause: str
-    child_url: str
-    frame_id: str | None
-    frame_url: str | None
-    initiator_url: str | None
 
 
 def nearest_host(frame_chain: Iterable[str]) -> str | None:

@@ -6,6 +6,7 @@ extractors; nothing here knows about Playwright, Scrapy or the database.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 
@@ -120,3 +121,9 @@ class PageCapture:
     @property
     def failed(self) -> bool:
         return self.error is not None
+
+    @classmethod
+    def failure(cls, url: str, mode: str, depth: int, error: str) -> PageCapture:
+        """A visit that observed nothing but its error (the page never loaded)."""
+        now = time.time()
+        return cls(url, url, mode, now, now, depth=depth, error=error)

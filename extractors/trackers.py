@@ -27,16 +27,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 
-
-@dataclass(frozen=True, order=True)
-class TrackerRecord:
-    """One tracker ID, as PassiveTotal's trackers records carry it."""
-
-    attribute_type: str
-    """PassiveTotal attributeType name (see the module docstring)."""
-    attribute_value: str
+from hostpairs.extractors.records import TrackerRecord
 
 
 # --- building blocks of the contexts ----------------------------------------------------

@@ -1,45 +1,26 @@
-"""Alerts: baselines from stored visits, recording changes once, and the delivery outbox."""
+"""Alerts in the database: what earlier visits of a page saw, filing changes once, listing them."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any
+from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hostpairs.extractors.changes import (
-    SEVERITIES,
-    Baseline,
-    Change,
-    PageWatch,
-    detect_changes,
-    merge,
-    observed_in,
-)
-from hostpairs.extractors import host_pairs
-from hostpairs.extractors.hosts import host_of
-from hostpairs.extractors.observations import PageCapture
+from hostpairs.extractors.records import SEVERITIES, Change
 from hostpairs.storage.models import Alert, AlertDelivery, Dependency, Form, Visit
 
-
-@dataclass(frozen=True)
-class AlertPolicy:
-    """How alerts are raised for a visit and where they go."""
-
-    watch: PageWatch = field(default_factory=PageWatch)
-    seed_group: str | None = None
-    baseline_visits: int = 10
-    destinations: tuple[str, ...] = ()
+RequestSeen = tuple[str, str, str | None, bool]
+"""(url, resource_type, body_sha256, is_main_frame) of one stored dependency."""
 
 
-def baseline(session: Session, page_url: str, before_visit_id: int, visits: int) -> Baseline:
-    """What the last `visits` successful visits of `page_url` before this one saw."""
+def recent_visits(session: Session, page_url: str, visits: int) -> list[tuple[list[RequestSeen], list[str] | None]]:
+    """The requests of the last `visits` successful visits of `page_url`, each with the hosts its
+    forms submitted to (None for a visit that did not read forms: static mode)."""
     recent = session.execute(
-        select(Visit.id, Visit.mode).where(Visit.requested_url == page_url, Visit.id < before_visit_id,
-                                           Visit.error.is_(None))
+        select(Visit.id, Visit.mode).where(Visit.requested_url == page_url, Visit.error.is_(None))
         .order_by(Visit.id.desc()).limit(visits)
     ).all()
     visit_ids = [visit_id for visit_id, _ in recent]
@@ -48,47 +29,51 @@ def baseline(session: Session, page_url: str, before_visit_id: int, visits: int)
         select(Form.visit_id, Form.action_host).where(Form.visit_id.in_(list(form_hosts)), Form.action_host.is_not(None))
     ):
         form_hosts[visit_id].append(host)
-    rows = session.execute(
+    requests: dict[int, list[RequestSeen]] = {visit_id: [] for visit_id in visit_ids}
+    for visit_id, url, resource_type, body_sha256, is_main_frame in session.execute(
         select(Dependency.visit_id, Dependency.url, Dependency.resource_type, Dependency.body_sha256,
                Dependency.is_main_frame).where(Dependency.visit_id.in_(visit_ids))
-    ).all()
-    per_visit: dict[int, list[tuple[str, str, str | None, bool]]] = {visit_id: [] for visit_id in visit_ids}
-    for visit_id, url, resource_type, body_sha256, is_main_frame in rows:
-        per_visit[visit_id].append((url, resource_type, body_sha256, is_main_frame))
-    return merge(observed_in(requests, form_hosts.get(visit_id)) for visit_id, requests in per_visit.items())
+    ):
+        requests[visit_id].append((url, resource_type, body_sha256, is_main_frame))
+    return [(requests[visit_id], form_hosts.get(visit_id)) for visit_id in visit_ids]
 
 
-def known_hosts(session: Session, hosts: set[str], except_visit_id: int) -> frozenset[str]:
-    """Which of `hosts` any other visit has already seen."""
+def known_hosts(session: Session, hosts: Iterable[str]) -> frozenset[str]:
+    """Which of `hosts` some stored visit has already seen."""
     known: set[str] = set()
-    ordered = sorted(hosts)
+    ordered = sorted(set(hosts))
     for start in range(0, len(ordered), 500):
-        known.update(session.scalars(
-            select(Dependency.host).distinct()
-            .where(Dependency.host.in_(ordered[start:start + 500]), Dependency.visit_id != except_visit_id)
-        ))
+        known.update(session.scalars(select(Dependency.host).distinct().where(Dependency.host.in_(ordered[start:start + 500]))))
     return frozenset(known)
 
 
-def record_alerts(session: Session, visit: Visit, capture: PageCapture, dependencies: list[host_pairs.Dependency],
-                  policy: AlertPolicy) -> list[Alert]:
-    """Detect changes of this visit and store those not already alerted and unacknowledged."""
-    page_baseline = baseline(session, capture.requested_url, visit.id, policy.baseline_visits)
-    if page_baseline.visits == 0:
-        return []
-    hosts = {h for r in capture.requests if (h := host_of(r.url))}
-    changes = detect_changes(capture, dependencies, page_baseline, policy.watch, known_hosts(session, hosts, visit.id))
+def record_alerts(session: Session, visit: Visit, changes: Sequence[Change], seed_group: str | None,
+                  destinations: Sequence[str]) -> list[Alert]:
+    """File the changes of a stored visit not already alerted and unacknowledged, each queued in
+    the outbox for every destination."""
     alerts = [
-        _alert(visit, capture, change, policy.seed_group)
+        Alert(
+            created_at=visit.finished_at,
+            visit_id=visit.id,
+            page_url=visit.requested_url,
+            kind=change.kind,
+            cause=change.cause,
+            child_host=change.child_host,
+            child_url=change.child_url,
+            severity=change.severity,
+            signals=json.dumps(list(change.signals)),
+            evidence=json.dumps(change.evidence, sort_keys=True),
+            seed_group=seed_group,
+        )
         for change in changes
-        if not _open_alert_exists(session, capture.requested_url, change)
+        if not _open_alert_exists(session, visit.requested_url, change)
     ]
     session.add_all(alerts)
     session.flush()
     session.add_all(
         AlertDelivery(alert_id=alert.id, destination=destination, attempts=0, next_attempt_at=visit.finished_at)
         for alert in alerts
-        for destination in policy.destinations
+        for destination in destinations
     )
     return alerts
 
@@ -103,46 +88,9 @@ def _open_alert_exists(session: Session, page_url: str, change: Change) -> bool:
     ) is not None
 
 
-def _alert(visit: Visit, capture: PageCapture, change: Change, seed_group: str | None) -> Alert:
-    return Alert(
-        created_at=visit.finished_at,
-        visit_id=visit.id,
-        page_url=capture.requested_url,
-        kind=change.kind,
-        cause=change.cause,
-        child_host=change.child_host,
-        child_url=change.child_url,
-        severity=change.severity,
-        signals=json.dumps(list(change.signals)),
-        evidence=json.dumps(change.evidence, sort_keys=True),
-        seed_group=seed_group,
-    )
-
-
-def alert_event(alert: Alert) -> dict[str, Any]:
-    """An alert as one flat JSON event, the form written to files and posted to webhooks."""
-    return {
-        "source": "hostpairs",
-        "id": alert.id,
-        "timestamp": alert.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "kind": alert.kind,
-        "severity": alert.severity,
-        "page_url": alert.page_url,
-        "page_host": host_of(alert.page_url),
-        "child_host": alert.child_host,
-        "child_url": alert.child_url,
-        "cause": alert.cause,
-        "signals": json.loads(alert.signals),
-        "seed_group": alert.seed_group,
-        "visit_id": alert.visit_id,
-        "acknowledged": alert.acknowledged_at is not None,
-        "evidence": json.loads(alert.evidence),
-    }
-
-
 def list_alerts(session: Session, since: datetime | None = None, min_severity: str | None = None,
-                include_acknowledged: bool = True) -> list[dict[str, Any]]:
-    """Stored alerts, newest first, as events."""
+                include_acknowledged: bool = True) -> list[Alert]:
+    """Stored alerts, newest first."""
     statement = select(Alert).order_by(Alert.id.desc())
     if since is not None:
         statement = statement.where(Alert.created_at >= since)
@@ -150,7 +98,7 @@ def list_alerts(session: Session, since: datetime | None = None, min_severity: s
         statement = statement.where(Alert.severity.in_(SEVERITIES[SEVERITIES.index(min_severity):]))
     if not include_acknowledged:
         statement = statement.where(Alert.acknowledged_at.is_(None))
-    return [alert_event(a) for a in session.scalars(statement)]
+    return list(session.scalars(statement))
 
 
 def acknowledge(session: Session, alert_id: int, now: datetime) -> bool:
@@ -160,18 +108,3 @@ def acknowledge(session: Session, alert_id: int, now: datetime) -> bool:
         return False
     alert.acknowledged_at = alert.acknowledged_at or now
     return True
-
-
-def due_deliveries(session: Session, now: datetime) -> list[tuple[AlertDelivery, dict[str, Any]]]:
-    """Undelivered outbox rows whose next attempt is due, with their events."""
-    rows = session.execute(
-        select(AlertDelivery, Alert).join(Alert, Alert.id == AlertDelivery.alert_id)
-        .where(AlertDelivery.delivered_at.is_(None), AlertDelivery.next_attempt_at <= now)
-        .order_by(AlertDelivery.id)
-    ).all()
-    return [(delivery, alert_event(alert)) for delivery, alert in rows]
-
-
-def backoff(attempts: int) -> timedelta:
-    """Delay before the next attempt: 1 s, 2 s, 4 s, ... capped at one hour."""
-    return timedelta(seconds=min(2 ** max(attempts - 1, 0), 3600))

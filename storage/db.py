@@ -1,19 +1,19 @@
-"""Opening a database: URL handling, connection check, schema migration."""
+"""Opening a database: URL handling, connection check, schema migration — once per process."""
 
 from __future__ import annotations
 
-import os
+import threading
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-DEFAULT_DATABASE_URL = "sqlite:///hostpairs.db"
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+_engines: dict[str, Engine] = {}
+_opening = threading.Lock()
 
 
 class DatabaseError(RuntimeError):
@@ -25,12 +25,7 @@ def error_reason(exc: SQLAlchemyError) -> str:
     return (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
-def database_url(url: str | None = None) -> str:
-    """The URL to use: the argument, else $HOSTPAIRS_DB, else a SQLite file in the current directory."""
-    return url or os.environ.get("HOSTPAIRS_DB") or DEFAULT_DATABASE_URL
-
-
-def _normalize(url: str) -> str:
+def normalize_url(url: str) -> str:
     """Accept URLs as users type them: postgres:// and postgresql:// use the installed psycopg 3 driver."""
     try:
         parsed = make_url(url)
@@ -41,6 +36,11 @@ def _normalize(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+def head_revision() -> str:
+    """The newest migration's revision ID (migration files are named REVISION_what_it_does.py)."""
+    return max(path.name.split("_", 1)[0] for path in (MIGRATIONS / "versions").glob("[0-9]*_*.py"))
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001 (DBAPI objects)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -49,25 +49,44 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001 (DBAPI o
     cursor.close()
 
 
-def open_database(url: str | None = None, migrate: bool = True) -> Engine:
-    """Connect (raising DatabaseError with a one-line reason) and bring the schema up to date."""
-    normalized = _normalize(database_url(url))
-    try:
-        engine = create_engine(normalized, pool_pre_ping=True)
-    except (ArgumentError, ImportError, SQLAlchemyError) as exc:
-        raise DatabaseError(f"cannot use database {make_url(normalized).render_as_string()}: {exc}") from None
-    if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
-    try:
-        with engine.begin() as connection:
-            if migrate:
-                config = Config()
-                config.set_main_option("script_location", str(MIGRATIONS))
-                config.attributes["connection"] = connection
-                command.upgrade(config, "head")
-    except SQLAlchemyError as exc:
-        raise DatabaseError(f"cannot connect to {make_url(normalized).render_as_string()}: {error_reason(exc)}") from None
-    return engine
+def open_database(url: str) -> Engine:
+    """The process's engine for `url`: connected (else DatabaseError with a one-line reason), its
+    schema brought up to date the first time. Alembic is loaded only when a migration is due."""
+    normalized = normalize_url(url)
+    with _opening:
+        if normalized in _engines:
+            return _engines[normalized]
+        try:
+            engine = create_engine(normalized, pool_pre_ping=True)
+        except (ArgumentError, ImportError, SQLAlchemyError) as exc:
+            raise DatabaseError(f"cannot use database {make_url(normalized).render_as_string()}: {exc}") from None
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _sqlite_pragmas)
+        try:
+            with engine.begin() as connection:
+                if _schema_revision(connection) != head_revision():
+                    _migrate(connection)
+        except SQLAlchemyError as exc:
+            raise DatabaseError(f"cannot connect to {make_url(normalized).render_as_string()}: {error_reason(exc)}") from None
+        _engines[normalized] = engine
+        return engine
+
+
+def _schema_revision(connection) -> str | None:  # noqa: ANN001 (a SQLAlchemy connection)
+    """The revision Alembic recorded, or None on a database it never migrated."""
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def _migrate(connection) -> None:  # noqa: ANN001
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -1,4 +1,7 @@
-"""Writing one visit: everything it observed lands in one transaction, or nothing does."""
+"""Writing one visit: its records and the alerts it raises land in one transaction, or nothing does.
+
+Everything written here was extracted before the transaction began (extractors/visit.py,
+extractors/changes.py); the transaction only inserts and upserts, set-based."""
 
 from __future__ import annotations
 
@@ -11,16 +14,9 @@ from sqlalchemy import case, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
-from hostpairs.extractors.components import extract_components
-from hostpairs.extractors.host_pairs import (
-    extract_dependencies,
-    extract_host_pairs,
-    extract_resolutions,
-)
-from hostpairs.extractors.hosts import host_of, normalize_host, same_site
-from hostpairs.extractors.observations import PageCapture, document_url
-from hostpairs.extractors.trackers import extract_trackers
-from hostpairs.storage.alerts import AlertPolicy, record_alerts
+from hostpairs.extractors.observations import document_url
+from hostpairs.extractors.records import Change, VisitRecords
+from hostpairs.storage.alerts import record_alerts
 from hostpairs.storage.models import (
     Component,
     Cookie,
@@ -38,10 +34,20 @@ from hostpairs.storage.times import from_timestamp
 
 @dataclass(frozen=True)
 class StoredVisit:
+    """What storing a visit did."""
+
     visit_id: int
     new_pairs: int
     seen_pairs: int
     alerts: int
+
+
+@dataclass(frozen=True)
+class AlertRouting:
+    """Where a visit's alerts are filed and sent."""
+
+    seed_group: str | None = None
+    destinations: tuple[str, ...] = ()
 
 
 def upsert_seen(session: Session, model: type, keys: Sequence[str], rows: list[dict[str, Any]], seen: datetime) -> None:
@@ -66,16 +72,17 @@ def upsert_seen(session: Session, model: type, keys: Sequence[str], rows: list[d
     session.execute(statement)
 
 
-def store_capture(sessions: sessionmaker[Session], capture: PageCapture,
-                  policy: AlertPolicy = AlertPolicy()) -> StoredVisit:
+def store_visit(sessions: sessionmaker[Session], records: VisitRecords, changes: Sequence[Change] = (),
+                routing: AlertRouting = AlertRouting()) -> StoredVisit:
     """Store a visit with its frames, dependencies, host pairs, resolutions, host attributes and the
-    alerts it raises, atomically."""
+    alerts its changes raise, atomically."""
+    capture = records.capture
     seen = from_timestamp(capture.started_at)
     with sessions.begin() as session:
         visit = Visit(
             requested_url=capture.requested_url,
             final_url=capture.final_url,
-            host=host_of(capture.final_url) or host_of(capture.requested_url),
+            host=records.host,
             mode=capture.mode,
             depth=capture.depth,
             started_at=seen,
@@ -85,20 +92,19 @@ def store_capture(sessions: sessionmaker[Session], capture: PageCapture,
         )
         visit.frames = [
             Frame(
-                frame_id=f.frame_id,
-                parent_frame_id=f.parent_frame_id,
-                url=f.url,
-                host=host_of(f.url),
-                name=f.name,
-                created_by_script=f.created_by_script,
-                creator_script_url=f.creator_script_url,
-                hidden=f.hidden,
-                hidden_reasons=", ".join(f.hidden_reasons) or None,
-                detached=f.detached,
+                frame_id=f.frame.frame_id,
+                parent_frame_id=f.frame.parent_frame_id,
+                url=f.frame.url,
+                host=f.host,
+                name=f.frame.name,
+                created_by_script=f.frame.created_by_script,
+                creator_script_url=f.frame.creator_script_url,
+                hidden=f.frame.hidden,
+                hidden_reasons=", ".join(f.frame.hidden_reasons) or None,
+                detached=f.frame.detached,
             )
-            for f in capture.frames
+            for f in records.frames
         ]
-        dependencies = extract_dependencies(capture)
         visit.dependencies = [
             Dependency(
                 url=d.request.url,
@@ -121,18 +127,17 @@ def store_capture(sessions: sessionmaker[Session], capture: PageCapture,
                 certificate_error=d.request.certificate_error,
                 body_sha256=d.request.body_sha256,
             )
-            for d in dependencies
+            for d in records.dependencies
         ]
         visit.forms = [
-            Form(frame_url=document_url(f.frame_chain), action_url=f.action,
-                 action_host=host_of(f.action), method=f.method, sensitive_fields=", ".join(f.sensitive_fields) or None)
-            for f in capture.forms
+            Form(frame_url=document_url(f.form.frame_chain), action_url=f.form.action, action_host=f.action_host,
+                 method=f.form.method, sensitive_fields=", ".join(f.form.sensitive_fields) or None)
+            for f in records.forms
         ]
         session.add(visit)
         session.flush()
 
-        evidence = extract_host_pairs(capture, dependencies)
-        pair_keys = sorted({(e.parent, e.child, e.cause) for e in evidence})
+        pair_keys = sorted({(e.parent, e.child, e.cause) for e in records.pairs})
         existing = _pair_ids(session, pair_keys)
         upsert_seen(session, HostPair, ("parent", "child", "cause"),
                     [{"parent": p, "child": c, "cause": k} for p, c, k in pair_keys], seen)
@@ -147,39 +152,25 @@ def store_capture(sessions: sessionmaker[Session], capture: PageCapture,
                 frame_url=e.frame_url,
                 initiator_url=e.initiator_url,
             )
-            for e in evidence
+            for e in records.pairs
         )
         upsert_seen(session, Resolution, ("hostname", "ip"),
-                    [{"hostname": h, "ip": ip} for h, ip in sorted(extract_resolutions(capture))], seen)
-        if visit.host and not capture.failed:
-            _store_host_attributes(session, visit.host, capture, seen)
-        alerts = record_alerts(session, visit, capture, dependencies, policy)
+                    [{"hostname": h, "ip": ip} for h, ip in records.resolutions], seen)
+        upsert_seen(session, Tracker, ("hostname", "attribute_type", "attribute_value"), [
+            {"hostname": records.host, "attribute_type": t.attribute_type, "attribute_value": t.attribute_value}
+            for t in records.trackers
+        ], seen)
+        upsert_seen(session, Cookie, ("hostname", "cookie_name", "cookie_domain"), [
+            {"hostname": records.host, "cookie_name": c.name, "cookie_domain": c.domain, "third_party": c.third_party}
+            for c in records.cookies
+        ], seen)
+        upsert_seen(session, Component, ("hostname", "category", "label", "version"), [
+            {"hostname": records.host, "category": c.category, "label": c.label, "version": c.version or ""}
+            for c in records.components
+        ], seen)
+        alerts = record_alerts(session, visit, changes, routing.seed_group, routing.destinations)
         return StoredVisit(visit.id, new_pairs=len(pair_keys) - len(existing), seen_pairs=len(existing),
                            alerts=len(alerts))
-
-
-def _store_host_attributes(session: Session, host: str, capture: PageCapture, seen: datetime) -> None:
-    """Trackers, cookies and components of the visited host."""
-    request_urls = [r.url for r in capture.requests]
-    upsert_seen(session, Tracker, ("hostname", "attribute_type", "attribute_value"), [
-        {"hostname": host, "attribute_type": t.attribute_type, "attribute_value": t.attribute_value}
-        for t in extract_trackers(capture.html, request_urls)
-    ], seen)
-    cookies = {
-        (c.name, cookie_domain): not same_site(host, cookie_domain)
-        for c in capture.cookies
-        if (cookie_domain := normalize_host(c.domain.lstrip(".")))
-    }
-    upsert_seen(session, Cookie, ("hostname", "cookie_name", "cookie_domain"), [
-        {"hostname": host, "cookie_name": name, "cookie_domain": domain, "third_party": third_party}
-        for (name, domain), third_party in sorted(cookies.items())
-    ], seen)
-    components = extract_components(capture.html, capture.response_headers, request_urls,
-                                    [c.name for c in capture.cookies], page_url=capture.final_url)
-    upsert_seen(session, Component, ("hostname", "category", "label", "version"), [
-        {"hostname": host, "category": c.category, "label": c.label, "version": c.version or ""}
-        for c in components
-    ], seen)
 
 
 def _pair_ids(session: Session, keys: list[tuple[str, str, str]]) -> dict[tuple[str, str, str], int]:

@@ -6,14 +6,14 @@ import json
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-import hostpairs.storage.writer
-from hostpairs.extractors.observations import LinkObservation, PageCapture, RequestObservation
+from hostpairs.crawler.recording import record_visit
+from hostpairs.extractors.observations import FrameObservation, LinkObservation, PageCapture, RequestObservation
 from hostpairs.storage.db import open_database, session_factory
-from hostpairs.storage.models import Dependency, Frame, HostPair, Visit
-from hostpairs.storage.writer import store_capture
+from hostpairs.storage.models import Dependency, Frame, HostPair, PairEvidence, Resolution, Visit
 from tests.conftest import run_cli, sqlite_url
 
 PAGE = "https://www.shop-a.com/"
@@ -23,7 +23,8 @@ def visit(started_at: float, *child_urls: str) -> PageCapture:
     requests = [RequestObservation(PAGE, "document", frame_chain=("",), is_main_frame=True, status=200,
                                    remote_ip="198.51.100.7")]
     requests += [RequestObservation(url, "script", frame_chain=(PAGE,), remote_ip="203.0.113.9") for url in child_urls]
-    return PageCapture(PAGE, PAGE, "browser", started_at, started_at + 5, requests=requests,
+    frames = [FrameObservation("top", None, PAGE), FrameObservation("ad", "top", "https://ads.adnet-c.com/slot")]
+    return PageCapture(PAGE, PAGE, "browser", started_at, started_at + 5, requests=requests, frames=frames,
                        links=[LinkObservation("https://partner-b.com/", (PAGE,))])
 
 
@@ -31,8 +32,8 @@ def visit(started_at: float, *child_urls: str) -> PageCapture:
 def db(tmp_path: Path) -> str:
     url = sqlite_url(tmp_path)
     sessions = session_factory(open_database(url))
-    store_capture(sessions, visit(1_700_000_000, "https://cdn.evil-c.net/a.js", "https://js.evil-c.net/b.js"))
-    store_capture(sessions, visit(1_700_086_400, "https://cdn.evil-c.net/a.js"))
+    record_visit(sessions, visit(1_700_000_000, "https://cdn.evil-c.net/a.js", "https://js.evil-c.net/b.js"))
+    record_visit(sessions, visit(1_700_086_400, "https://cdn.evil-c.net/a.js"))
     return url
 
 
@@ -99,20 +100,21 @@ def test_bad_seed_line_is_reported_with_its_line(tmp_path: Path) -> None:
     assert result.returncode != 0 and f"{seeds}:3" in result.stderr
 
 
-def test_a_failing_write_leaves_nothing_of_the_visit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    sessions = session_factory(open_database(sqlite_url(tmp_path)))
-    store_capture(sessions, visit(1_700_000_000, "https://cdn.evil-c.net/a.js"))
-
-    def explode(_capture: PageCapture) -> set[tuple[str, str]]:
-        raise RuntimeError("disk full")
-
-    monkeypatch.setattr(storage.writer, "extract_resolutions", explode)
-    with pytest.raises(RuntimeError):
-        store_capture(sessions, visit(1_700_086_400, "https://new.evil-c.net/c.js"))
-    with Session(sessions.kw["bind"]) as session:
+def test_a_failing_write_leaves_nothing_of_the_visit(tmp_path: Path) -> None:
+    engine = open_database(sqlite_url(tmp_path))
+    sessions = session_factory(engine)
+    record_visit(sessions, visit(1_700_000_000, "https://cdn.evil-c.net/a.js"))
+    with engine.begin() as connection:  # the database refuses the write after frames, dependencies and pairs
+        connection.execute(text("CREATE TRIGGER disk_full BEFORE INSERT ON resolutions "
+                                "BEGIN SELECT RAISE(ABORT, 'disk full'); END"))
+    with pytest.raises(SQLAlchemyError, match="disk full"):
+        record_visit(sessions, visit(1_700_086_400, "https://new.evil-c.net/c.js"))
+    with Session(engine) as session:
         assert session.scalar(select(func.count()).select_from(Visit)) == 1
+        assert session.scalar(select(func.count()).select_from(Frame)) == 2  # the first visit's, none of the second's
         assert session.scalar(select(func.count()).select_from(Dependency)) == 2
-        assert session.scalar(select(func.count()).select_from(Frame)) == 0
+        assert session.scalar(select(func.count()).select_from(PairEvidence)) == 2
+        assert session.scalar(select(func.count()).select_from(Resolution)) == 2
         assert session.scalars(select(HostPair.child)).all().count("new.evil-c.net") == 0
         pair = session.scalars(select(HostPair).where(HostPair.child == "cdn.evil-c.net")).one()
         assert pair.visit_count == 1

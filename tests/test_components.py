@@ -10,18 +10,11 @@ import pytest
 
 from hostpairs.extractors.components import (
     BUNDLED_FINGERPRINTS,
-    FINGERPRINTS_ENV,
-    ComponentRecord,
     FingerprintError,
     extract_components,
 )
+from hostpairs.extractors.records import ComponentRecord
 from tests.virtual_sites import TRACKED_PAGE
-
-
-@pytest.fixture(autouse=True)
-def bundled_fingerprints(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests use the bundled data set unless they point the variable elsewhere."""
-    monkeypatch.delenv(FINGERPRINTS_ENV, raising=False)
 
 
 def components(html: str = "", headers: dict[str, str] | None = None, urls: tuple[str, ...] = (),
@@ -274,39 +267,34 @@ def checkout(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("where", ["", "src", "src/technologies"])
-def test_external_data_set_replaces_the_bundled_one(checkout: Path, where: str,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(FINGERPRINTS_ENV, str(checkout / where))
+def test_external_data_set_replaces_the_bundled_one(checkout: Path, where: str) -> None:
     # jQuery is only in the bundled set; Wix's cookie with a value pattern cannot match.
-    assert extract_components(EXTERNAL_PAGE, {"Server": "nginx/1.25.3"}, (), ["hs"]) == EXTERNAL_EXPECTED
+    assert extract_components(EXTERNAL_PAGE, {"Server": "nginx/1.25.3"}, (), ["hs"],
+                              fingerprints=str(checkout / where)) == EXTERNAL_EXPECTED
 
 
-def test_external_requires_and_excludes(checkout: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(FINGERPRINTS_ENV, str(checkout))
+def test_external_requires_and_excludes(checkout: Path) -> None:
+    data_set = str(checkout)
     yoast_only = "<!-- This site is optimized with the Yoast SEO plugin v21.7 -->"
-    assert extract_components(yoast_only, {}) == []  # requires WordPress, which is not there
+    assert extract_components(yoast_only, {}, fingerprints=data_set) == []  # requires WordPress, which is not there
     # Wix excludes WordPress, so neither WordPress's implied PHP nor the plugin requiring it is reported.
-    assert extract_components(EXTERNAL_PAGE, {}, (), ["svSession"]) == [
+    assert extract_components(EXTERNAL_PAGE, {}, (), ["svSession"], fingerprints=data_set) == [
         ComponentRecord("CMS", "Wix", None), ComponentRecord("JavaScript Library", "Legacy lib", "classic")]
 
 
-def test_external_single_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_external_single_file(tmp_path: Path) -> None:
     merged = {k: v for content in TECHNOLOGIES.values() for k, v in content.items() if k != "Withdrawn"}
     path = tmp_path / "technologies.json"
     path.write_text(json.dumps({"categories": CATEGORIES, "technologies": merged}), encoding="utf-8")
-    monkeypatch.setenv(FINGERPRINTS_ENV, str(path))
-    assert extract_components(EXTERNAL_PAGE, {"Server": "nginx/1.25.3"}) == EXTERNAL_EXPECTED
+    assert extract_components(EXTERNAL_PAGE, {"Server": "nginx/1.25.3"}, fingerprints=str(path)) == EXTERNAL_EXPECTED
 
 
-def test_unreadable_external_data_set_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(FINGERPRINTS_ENV, str(tmp_path / "missing"))
+def test_unreadable_external_data_set_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(FingerprintError):
-        extract_components("", {})
+        extract_components("", {}, fingerprints=str(tmp_path / "missing"))
     (tmp_path / "broken.json").write_text("{not json", encoding="utf-8")
-    monkeypatch.setenv(FINGERPRINTS_ENV, str(tmp_path / "broken.json"))
     with pytest.raises(FingerprintError):
-        extract_components("", {})
+        extract_components("", {}, fingerprints=str(tmp_path / "broken.json"))
     (tmp_path / "other.json").write_text('{"categories": {"1": "CMS"}, "technologies": {}}', encoding="utf-8")
-    monkeypatch.setenv(FINGERPRINTS_ENV, str(tmp_path / "other.json"))
     with pytest.raises(FingerprintError, match="schema"):
-        extract_components("", {})
+        extract_components("", {}, fingerprints=str(tmp_path / "other.json"))

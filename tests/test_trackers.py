@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from hostpairs.extractors.trackers import TRACKER_TYPES, TrackerRecord, extract_trackers
+from hostpairs.extractors.records import TrackerRecord
+from hostpairs.extractors.trackers import TRACKER_TYPES, extract_trackers
 from tests.virtual_sites import TRACKED_PAGE
 
 FIXTURES = Path(__file__).parent / "fixtures" / "trackers"

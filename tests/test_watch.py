@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.server
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -21,11 +22,13 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from hostpairs.crawler.watch import Watcher, running_run
+from hostpairs.crawler.options import CrawlOptions
+from hostpairs.crawler.watch import Watcher
 from hostpairs.demoweb.server import PIXEL, VirtualWeb, html, js
 from hostpairs.seeds.validation import load_seed_groups
 from hostpairs.storage.db import open_database, session_factory
 from hostpairs.storage.models import Alert, AlertDelivery, CrawlRun, SeedGroupState, Visit, WatchHeartbeat
+from hostpairs.storage.schedules import running_run
 from hostpairs.storage.times import utcnow
 from tests.conftest import POSTGRES_ADMIN, ROOT, engine_for, run_cli, sqlite_url
 
@@ -77,6 +80,12 @@ def crawl_seeds(seeds: Path, db: str, web: VirtualWeb, *extra: str, mode: str = 
     return result.stdout
 
 
+def alerts_raised(summary: str) -> int:
+    """The alert count of a crawl summary line (`... alerts: N  errors: ...`)."""
+    [count] = re.findall(r"\balerts: (\d+)\b", summary)
+    return int(count)
+
+
 def alerts_of(engine: Engine) -> list[Alert]:
     with Session(engine) as session:
         return list(session.scalars(select(Alert).order_by(Alert.id)))
@@ -84,10 +93,10 @@ def alerts_of(engine: Engine) -> list[Alert]:
 
 def test_injected_hidden_iframe_alerts_once_with_its_signals(web: VirtualWeb, tmp_path: Path) -> None:
     seeds, db, alert_file = write_seeds(tmp_path / "seeds.toml"), sqlite_url(tmp_path), tmp_path / "alerts.jsonl"
-    assert "alerts: 0" in crawl_seeds(seeds, db, web, "--alert-file", str(alert_file))  # baseline
+    assert alerts_raised(crawl_seeds(seeds, db, web, "--alert-file", str(alert_file))) == 0  # baseline
     web.sites["www.bank-watch.com"] = bank_site(injected=True)
-    assert "alerts: 1" in crawl_seeds(seeds, db, web, "--alert-file", str(alert_file))
-    assert "alerts: 0" in crawl_seeds(seeds, db, web, "--alert-file", str(alert_file))  # same injection again
+    assert alerts_raised(crawl_seeds(seeds, db, web, "--alert-file", str(alert_file))) == 1
+    assert alerts_raised(crawl_seeds(seeds, db, web, "--alert-file", str(alert_file))) == 0  # same injection again
     engine = engine_for(db)
     [alert] = alerts_of(engine)
     assert (alert.kind, alert.cause, alert.child_host, alert.severity) == (
@@ -107,7 +116,7 @@ def test_injected_hidden_iframe_alerts_once_with_its_signals(web: VirtualWeb, tm
     assert run_cli("alerts", "ack", "999", "--db", db).returncode == 2
     assert run_cli("alerts", "--open", "--json", "--db", db).stdout.strip() == ""
     # once acknowledged, a pair still seen in the recent visits stays known: no new alert
-    assert "alerts: 0" in crawl_seeds(seeds, db, web)
+    assert alerts_raised(crawl_seeds(seeds, db, web)) == 0
     engine.dispose()
 
 
@@ -230,7 +239,13 @@ def test_watch_killed_and_restarted_neither_loses_nor_repeats_a_crawl(web: Virtu
     assert 290 <= (state.next_run_at - finished[0].started_at).total_seconds() <= 310
     assert complete_visits == 1
     status = run_cli("seeds", "status", "--db", db)
-    assert "bank" in status.stdout and "last heartbeat" in status.stdout
+    assert status.returncode == 0, status.stderr
+    # the heartbeat is the last watcher's; the group's row shows the schedule stored above
+    assert f"pid {watcher.pid} on {socket.gethostname()}, seeds {seeds}" in status.stdout
+    [row] = [line for line in status.stdout.splitlines() if line.startswith("│ bank ")]
+    shown = [cell.strip() for cell in row.strip().strip("│").split("│")]
+    assert shown == ["bank", *(f"{t:%Y-%m-%d %H:%M:%S}" for t in (state.last_started_at, state.last_finished_at,
+                                                                 state.next_run_at)), "no"]
     engine.dispose()
 
 
@@ -259,7 +274,7 @@ def test_a_run_is_running_while_it_shows_signs_of_life(tmp_path: Path) -> None:
                                  alive_at=alive_at, pages=0, errors=0)
                         for group, (host, pid, alive_at) in cases.items())
     with Session(engine) as session:
-        running = {group for group in cases if running_run(session, group)}
+        running = {group for group in cases if running_run(session, group, utcnow())}
     engine.dispose()
     assert running == {"elsewhere", "alive"}
 
@@ -267,13 +282,14 @@ def test_a_run_is_running_while_it_shows_signs_of_life(tmp_path: Path) -> None:
 def test_scrapy_crawl_of_a_seed_group_keeps_its_run_alive(web: VirtualWeb, tmp_path: Path) -> None:
     seeds, db = write_seeds(tmp_path / "seeds.toml"), sqlite_url(tmp_path)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    result = subprocess.run(
+    crawl = subprocess.Popen(
         [sys.executable, "-m", "scrapy", "crawl", "hostpairs", "-a", f"seeds={seeds}", "-a", "group=bank",
          "-s", f"HOSTPAIRS_DB={db}", "-s", f"HOSTPAIRS_HOST_RULES={web.host_rules}", "-s", "HOSTPAIRS_DWELL=3",
          "-s", "HOSTPAIRS_RUN_HEARTBEAT=0.5"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
-    assert result.returncode == 0, result.stderr[-2000:]
+    _, stderr = crawl.communicate(timeout=300)
+    assert crawl.returncode == 0, stderr[-2000:]
     engine = engine_for(db)
     [run] = runs(engine)
     with Session(engine) as session:
@@ -281,9 +297,9 @@ def test_scrapy_crawl_of_a_seed_group_keeps_its_run_alive(web: VirtualWeb, tmp_p
     engine.dispose()
     assert [v.requested_url for v in visits] == [BANK] and visits[0].error is None
     assert run.finished_at is not None and run.pages == 1
-    assert run.host == socket.gethostname() and run.pid != os.getpid()
+    assert run.host == socket.gethostname() and run.pid == crawl.pid  # the process that crawled
     assert run.alive_at - run.started_at > timedelta(seconds=2)  # renewed during the 3 s dwell
-    assert "heartbeat not stored" not in result.stderr
+    assert "heartbeat not stored" not in stderr
 
 
 def test_the_watcher_waits_out_a_database_outage(tmp_path: Path) -> None:
@@ -301,7 +317,7 @@ def test_the_watcher_waits_out_a_database_outage(tmp_path: Path) -> None:
         session.add(SeedGroupState(seed_group="bank", next_run_at=utcnow() + timedelta(hours=1)))
     lines: list[str] = []
     seeds = write_seeds(tmp_path / "seeds.toml")
-    watcher = Watcher(seeds, sessions, [], tick=0.5, log=lines.append)
+    watcher = Watcher(seeds, sessions, CrawlOptions(), tick=0.5, log=lines.append)
     groups = load_seed_groups(seeds)
     try:
         assert watcher.run_once(groups) == 0.5 and lines == []

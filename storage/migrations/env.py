@@ -1,5 +1,5 @@
 """Alembic environment: migrations run on the connection handed over by storage.db.open_database,
-or, from the `alembic` command line, on $HOSTPAIRS_DB."""
+or, from the `alembic` command line, on HOSTPAIRS_DB (crawler/settings.py: $HOSTPAIRS_DB or its default)."""
 
 from alembic import context
 from sqlalchemy import create_engine
@@ -19,7 +19,8 @@ connection = context.config.attributes.get("connection")
 if connection is not None:
     run_migrations(connection)
 else:
-    from hostpairs.storage.db import _normalize, database_url
+    from hostpairs.crawler.settings import HOSTPAIRS_DB
+    from hostpairs.storage.db import normalize_url
 
-    with create_engine(_normalize(database_url())).begin() as new_connection:
+    with create_engine(normalize_url(HOSTPAIRS_DB)).begin() as new_connection:
         run_migrations(new_connection)

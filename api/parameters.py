@@ -1,0 +1,73 @@
+"""Query parameters as analysts type them, checked once for the CLI and the API alike.
+
+Each parser returns the value in the form the queries take, or raises InvalidQuery with a
+one-line message (printed by the CLI, returned as `{"message"}` by the API)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from hostpairs.extractors.host_pairs import CAUSES
+from hostpairs.extractors.hosts import is_ip_address, query_host
+from hostpairs.extractors.trackers import TRACKER_TYPES
+
+DIRECTIONS = ("children", "parents")
+
+
+class InvalidQuery(ValueError):
+    """A parameter that cannot be used, with a one-line message."""
+
+
+@dataclass(frozen=True)
+class HostQuery:
+    """A host name (matching its subdomains too) or an IP address, in stored form."""
+
+    value: str
+    is_ip: bool
+
+
+def host(value: str) -> HostQuery:
+    """A host as typed (any case, trailing dot, IDN, even a URL) or an IP address."""
+    normalized = query_host(value)
+    if normalized is None:
+        raise InvalidQuery(f"not a host name or IP address: {value!r}")
+    return HostQuery(normalized, is_ip_address(normalized))
+
+
+def date(value: str | None, name: str) -> datetime | None:
+    """A date or date-time (UTC) bounding a query, or None when not given."""
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidQuery(f"{name}: not a date: {value!r} (use YYYY-MM-DD or 'YYYY-MM-DD HH:MM:SS')") from None
+
+
+def direction(value: str) -> str:
+    """children (what a host references) or parents (who references it)."""
+    if value not in DIRECTIONS:
+        raise InvalidQuery(f"not a direction: {value!r} (children or parents)")
+    return value
+
+
+def cause(value: str | None) -> str | None:
+    """One of PassiveTotal's host-pair causes, or None for all."""
+    if value is not None and value not in CAUSES:
+        raise InvalidQuery(f"unknown cause {value!r} (one of: {', '.join(CAUSES)})")
+    return value
+
+
+def tracker_type(value: str | None) -> str | None:
+    """One of the tracker types, or None for all."""
+    if value is not None and value not in TRACKER_TYPES:
+        raise InvalidQuery(f"unknown tracker type {value!r} (one of: {', '.join(TRACKER_TYPES)})")
+    return value
+
+
+def tracker_value(value: str) -> str:
+    """A tracker ID to search for."""
+    if not value.strip():
+        raise InvalidQuery("not a tracker value: give an ID such as UA-12345-1")
+    return value.strip()

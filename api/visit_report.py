@@ -1,0 +1,32 @@
+"""A visit's evidence as JSON (`hostpairs visit --json`): the visit, its frame tree, every dependency."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hostpairs.api.passivetotal import pt_time
+from hostpairs.storage.models import Visit
+
+
+def visit_report(visit: Visit) -> dict[str, Any]:
+    """The report of a stored visit (frames and dependencies in the order they were stored)."""
+    return {
+        "visit": {"id": visit.id, "requestedUrl": visit.requested_url, "finalUrl": visit.final_url,
+                  "mode": visit.mode, "started": pt_time(visit.started_at), "finished": pt_time(visit.finished_at),
+                  "status": visit.status, "error": visit.error},
+        "frames": [
+            {"frameId": f.frame_id, "parentFrameId": f.parent_frame_id, "url": f.url,
+             "createdByScript": f.created_by_script, "creatorScriptUrl": f.creator_script_url,
+             "hidden": f.hidden, "hiddenReasons": f.hidden_reasons, "detached": f.detached}
+            for f in sorted(visit.frames, key=lambda f: f.id)
+        ],
+        "dependencies": [
+            {"started": d.started_at and pt_time(d.started_at), "url": d.url, "resourceType": d.resource_type,
+             "cause": d.cause, "parent": d.parent_host,
+             "frameId": d.frame_id, "initiatorType": d.initiator_type, "initiatorUrl": d.initiator_url,
+             "redirectedFrom": d.redirected_from, "status": d.status, "remoteIp": d.remote_ip,
+             "remotePort": d.remote_port, "error": d.error, "certificateError": d.certificate_error,
+             "sha256": d.body_sha256}
+            for d in sorted(visit.dependencies, key=lambda d: d.id)
+        ],
+    }

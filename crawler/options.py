@@ -1,0 +1,57 @@
+"""The options of a crawl, as `hostpairs crawl` and `hostpairs watch` take them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from hostpairs.crawler import settings as defaults
+
+
+@dataclass(frozen=True)
+class CrawlOptions:
+    """How to crawl; the defaults are crawler/settings.py's."""
+
+    db: str = defaults.HOSTPAIRS_DB
+    depth: int = defaults.HOSTPAIRS_DEPTH
+    max_pages: int = defaults.HOSTPAIRS_MAX_PAGES
+    dwell: float = defaults.HOSTPAIRS_DWELL
+    page_timeout: float = defaults.HOSTPAIRS_PAGE_TIMEOUT
+    host_rules: str = defaults.HOSTPAIRS_HOST_RULES
+    allow_private: bool = defaults.HOSTPAIRS_ALLOW_PRIVATE
+    mode: str = defaults.HOSTPAIRS_MODE
+    alert_file: str | None = defaults.HOSTPAIRS_ALERT_FILE
+    webhooks: tuple[str, ...] = tuple(defaults.HOSTPAIRS_WEBHOOKS)
+    verbose: bool = False
+
+    def settings(self) -> dict[str, Any]:
+        """The Scrapy settings these options set."""
+        return {
+            "HOSTPAIRS_DB": self.db,
+            "HOSTPAIRS_DEPTH": self.depth,
+            "HOSTPAIRS_MAX_PAGES": self.max_pages,
+            "HOSTPAIRS_DWELL": self.dwell,
+            "HOSTPAIRS_PAGE_TIMEOUT": self.page_timeout,
+            "HOSTPAIRS_HOST_RULES": self.host_rules,
+            "HOSTPAIRS_ALLOW_PRIVATE": self.allow_private,
+            "HOSTPAIRS_MODE": self.mode,
+            "HOSTPAIRS_ALERT_FILE": self.alert_file,
+            "HOSTPAIRS_WEBHOOKS": list(self.webhooks),
+            "LOG_LEVEL": "INFO" if self.verbose else "ERROR",
+        }
+
+    def arguments(self) -> list[str]:
+        """The same options as `hostpairs crawl` flags (how `watch` hands them to its crawls)."""
+        args = ["--db", self.db, "--depth", str(self.depth), "--max-pages", str(self.max_pages),
+                "--dwell", str(self.dwell), "--page-timeout", str(self.page_timeout), "--mode", self.mode]
+        if self.host_rules:
+            args += ["--host-rules", self.host_rules]
+        if self.allow_private:
+            args.append("--allow-private")
+        if self.alert_file:
+            args += ["--alert-file", self.alert_file]
+        for url in self.webhooks:
+            args += ["--webhook", url]
+        if self.verbose:
+            args.append("--verbose")
+        return args

@@ -1,0 +1,39 @@
+"""Recording a visit: extract its records, compare it with earlier visits, store both.
+
+The one place where the pure extractors meet the database: reads for the baseline first, then
+pure extraction and change detection, then one write transaction (storage/writer.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from hostpairs.extractors.changes import PageWatch, detect_changes, merge, observed_in
+from hostpairs.extractors.observations import PageCapture
+from hostpairs.extractors.visit import extract_visit
+from hostpairs.storage.alerts import known_hosts, recent_visits
+from hostpairs.storage.writer import AlertRouting, StoredVisit, store_visit
+
+
+@dataclass(frozen=True)
+class AlertPolicy:
+    """How alerts are raised for a visit and where they go."""
+
+    watch: PageWatch = field(default_factory=PageWatch)
+    seed_group: str | None = None
+    baseline_visits: int = 10
+    destinations: tuple[str, ...] = ()
+
+
+def record_visit(sessions: sessionmaker[Session], capture: PageCapture, policy: AlertPolicy = AlertPolicy(),
+                 fingerprints: str | None = None) -> StoredVisit:
+    """Store `capture` with everything extracted from it and the alerts it raises (blocking: call
+    it off the event loop). Raises SQLAlchemyError when the database refuses the visit."""
+    records = extract_visit(capture, fingerprints)
+    with sessions() as session:
+        history = recent_visits(session, capture.requested_url, policy.baseline_visits)
+        known = known_hosts(session, (d.host for d in records.dependencies if d.host)) if history else frozenset()
+    baseline = merge(observed_in(requests, form_hosts) for requests, form_hosts in history)
+    changes = detect_changes(capture, records.dependencies, baseline, policy.watch, known)
+    return store_visit(sessions, records, changes, AlertRouting(policy.seed_group, policy.destinations))

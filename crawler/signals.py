@@ -1,0 +1,12 @@
+"""hostpairs' own Scrapy signals: how the spider, the pipeline and the extensions tell each other
+what happened (connect with `crawler.signals.connect(handler, signal=...)`)."""
+
+seed_run_started = object()
+"""The spider starts crawling seed groups. Arguments: groups (dict name → SeedGroup), due_at
+(the schedule slot of this run, naive UTC, or None). Sent (awaited) before the first request."""
+
+visit_stored = object()
+"""A visit and its alerts are in the database. Arguments: capture (PageCapture), stored (StoredVisit)."""
+
+visit_not_stored = object()
+"""The database refused a visit (disk full, outage); the crawl goes on. Arguments: capture, reason."""

@@ -1,0 +1,141 @@
+"""Crawling: `crawl` once, `watch` on the seed groups' schedules; both take the same crawl options."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+
+import typer
+
+from hostpairs.cli.common import DbOption, database_url, err, fail, out, sessions_for
+from hostpairs.crawler import settings as defaults
+
+app = typer.Typer()
+
+
+class Mode(str, Enum):
+    browser = "browser"
+    static = "static"
+
+
+# The crawl options, defined once for `crawl` and `watch` (defaults: crawler/settings.py).
+DepthOption = typer.Option(defaults.HOSTPAIRS_DEPTH, "--depth", min=0,
+                           help="Follow same-site links this many levels deep (seed groups set their own).")
+MaxPagesOption = typer.Option(defaults.HOSTPAIRS_MAX_PAGES, "--max-pages", min=1,
+                              help="Stop scheduling pages after this many (seed groups set their own).")
+DwellOption = typer.Option(defaults.HOSTPAIRS_DWELL, "--dwell", min=0.0, help="Seconds to stay on each page after load.")
+PageTimeoutOption = typer.Option(defaults.HOSTPAIRS_PAGE_TIMEOUT, "--page-timeout", min=1.0,
+                                 help="Seconds a page may take to load.")
+HostRulesOption = typer.Option(defaults.HOSTPAIRS_HOST_RULES, "--host-rules",
+                               help="Chromium host resolver rules, e.g. 'MAP * 127.0.0.1:8080'.")
+AllowPrivateOption = typer.Option(defaults.HOSTPAIRS_ALLOW_PRIVATE, "--allow-private",
+                                  help="Allow crawling private/loopback addresses that are not mapped.")
+ModeOption = typer.Option(Mode(defaults.HOSTPAIRS_MODE), "--mode",
+                          help="browser: headless Chromium; static: Scrapy's HTTP stack, no browser.")
+AlertFileOption = typer.Option(defaults.HOSTPAIRS_ALERT_FILE, "--alert-file",
+                               help="Append alerts as JSON lines to this file.")
+WebhookOption = typer.Option([], "--webhook", help="POST each alert as JSON to this URL (repeatable).")
+VerboseOption = typer.Option(False, "--verbose", "-v", help="Show Scrapy's log.")
+
+
+def crawl_options(db: str | None, depth: int, max_pages: int, dwell: float, page_timeout: float, host_rules: str,
+                  allow_private: bool, mode: Mode, alert_file: str | None, webhook: list[str], verbose: bool):  # noqa: ANN201
+    """The options as one CrawlOptions, or a one-line error for host rules Chromium would refuse."""
+    from hostpairs.crawler.host_rules import HostRules, HostRulesError
+    from hostpairs.crawler.options import CrawlOptions
+
+    try:
+        HostRules.parse(host_rules)
+    except HostRulesError as exc:
+        fail(str(exc))
+    return CrawlOptions(db=database_url(db), depth=depth, max_pages=max_pages, dwell=dwell, page_timeout=page_timeout,
+                        host_rules=host_rules, allow_private=allow_private, mode=mode.value, alert_file=alert_file,
+                        webhooks=tuple(webhook), verbose=verbose)
+
+
+def seed_groups(seeds: Path):  # noqa: ANN201 (list[SeedGroup])
+    """The groups of a seed file, or a one-line error naming the line at fault."""
+    from hostpairs.seeds.groups import SeedFileError
+    from hostpairs.seeds.validation import load_seed_groups
+
+    try:
+        return load_seed_groups(seeds)
+    except SeedFileError as exc:
+        fail(str(exc))
+
+
+@app.command()
+def crawl(
+    targets: list[str] = typer.Argument(None, help="URLs and seed files (one URL a line, '#' comments)."),
+    seeds: Path | None = typer.Option(None, "--seeds", help="Seed groups (TOML): crawl every group once."),
+    group: str | None = typer.Option(None, "--group", help="With --seeds: only this group."),
+    due: str = typer.Option("", "--due", hidden=True, help="The schedule slot of this run (ISO, UTC); set by watch."),
+    db: str | None = DbOption,
+    depth: int = DepthOption,
+    max_pages: int = MaxPagesOption,
+    dwell: float = DwellOption,
+    page_timeout: float = PageTimeoutOption,
+    host_rules: str = HostRulesOption,
+    allow_private: bool = AllowPrivateOption,
+    mode: Mode = ModeOption,
+    alert_file: str | None = AlertFileOption,
+    webhook: list[str] = WebhookOption,
+    verbose: bool = VerboseOption,
+) -> None:
+    """Visit TARGETS (or seed groups) in headless Chromium and store what the visits observed."""
+    from hostpairs.crawler.run import run_crawl
+    from hostpairs.crawler.targets import TargetError, expand_targets
+
+    try:
+        urls = expand_targets(targets or [])
+    except TargetError as exc:
+        fail(str(exc))
+    options = crawl_options(db, depth, max_pages, dwell, page_timeout, host_rules, allow_private, mode, alert_file,
+                            webhook, verbose)
+    groups = seed_groups(seeds) if seeds else []
+    if group and group not in {g.name for g in groups}:
+        fail(f"no seed group {group!r}" + (f" in {seeds}" if seeds else " (give --seeds FILE)"))
+    if not urls and not groups:
+        fail("nothing to crawl: give URLs, seed files or --seeds FILE")
+    sessions_for(db)  # fail early on a database that does not connect
+    summary = run_crawl(urls, options, err, seeds=str(seeds or ""), group=group or "", due=due)
+    out.print(f"pages: {summary.pages}  pairs new: {summary.pairs_new}  pairs seen: {summary.pairs_seen}  "
+              f"alerts: {summary.alerts}  errors: {summary.errors}", markup=False)
+    for url, error in summary.failures:
+        out.print(f"  failed: {url} — {error}", soft_wrap=True, markup=False)
+    for url, reason in summary.unstored:
+        out.print(f"  not stored: {url} — {reason}", soft_wrap=True, markup=False)
+    if summary.unstored:
+        fail(f"{len(summary.unstored)} visits not stored (the database refused them; seed groups stay due)")
+
+
+@app.command()
+def watch(
+    seeds: Path = typer.Argument(..., help="Seed groups (TOML)."),
+    tick: float = typer.Option(30.0, min=0.5, max=60.0, help="Seconds between schedule checks at most."),
+    db: str | None = DbOption,
+    dwell: float = DwellOption,
+    page_timeout: float = PageTimeoutOption,
+    host_rules: str = HostRulesOption,
+    allow_private: bool = AllowPrivateOption,
+    mode: Mode = ModeOption,
+    alert_file: str | None = AlertFileOption,
+    webhook: list[str] = WebhookOption,
+    verbose: bool = VerboseOption,
+) -> None:
+    """Crawl each seed group on its schedule until stopped, raising alerts on injected content.
+
+    Takes crawl's options; depth and page budget are each group's own (see the seed file)."""
+    from hostpairs.crawler.watch import Watcher
+    from hostpairs.storage.schedules import WatcherRunning
+
+    groups = seed_groups(seeds)
+    options = crawl_options(db, defaults.HOSTPAIRS_DEPTH, defaults.HOSTPAIRS_MAX_PAGES, dwell, page_timeout, host_rules, allow_private, mode, alert_file,
+                            webhook, verbose)
+    watcher = Watcher(seeds, sessions_for(db), options, tick, log=lambda line: err.print(line, soft_wrap=True, markup=False))
+    try:
+        watcher.claim()
+    except WatcherRunning as exc:
+        fail(str(exc))
+    err.print(f"watching {len(groups)} seed groups from {seeds} (Ctrl-C to stop)", markup=False)
+    watcher.run_forever()
