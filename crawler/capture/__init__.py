@@ -1,0 +1,102 @@
+"""Record what a browser page does through the Chrome DevTools Protocol.
+
+One `BrowserCapture` is attached to a fresh page before it navigates. It follows the frame tree
+(`frames.FrameTree`: frames created by the parser or by script, their later navigations and why
+they happened) and every network request (`network.NetworkLog`: redirect hops, initiator, frame,
+status, the address connected to), reads the final DOM when the visit ends (`dom`), then turns
+it all into a plain `PageCapture` for the extractors. The JavaScript run in the page is in js/.
+
+Site isolation is switched off in the browser (see settings), so every frame, cross-site ones
+included, lives in the page's renderer and one DevTools session sees all of their events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from playwright.async_api import CDPSession, Page
+
+from hostpairs.crawler.browsing import STEP_TIMEOUT
+from hostpairs.crawler.capture.dom import read_cookies, read_links_and_forms, read_markup
+from hostpairs.crawler.capture.frames import FrameTree
+from hostpairs.crawler.capture.network import POPUP_NOT_LOADED, ConnectionCheck, NetworkLog
+from hostpairs.extractors.observations import PageCapture
+
+__all__ = ["POPUP_NOT_LOADED", "BrowserCapture", "ConnectionCheck"]
+
+logger = logging.getLogger(__name__)
+
+
+class BrowserCapture:
+    """Collects DevTools events of one page; `finish()` returns the PageCapture."""
+
+    def __init__(self, page: Page, session: CDPSession, requested_url: str, depth: int,
+                 check_connection: ConnectionCheck):
+        self.page = page
+        self.session = session
+        self.requested_url = requested_url
+        self.depth = depth
+        self.started_at = time.time()
+        self.frames = FrameTree(session)
+        self.network = NetworkLog(session, self.frames, check_connection)
+
+    @classmethod
+    async def attach(cls, page: Page, requested_url: str, depth: int,
+                     check_connection: ConnectionCheck) -> BrowserCapture:
+        """Open a DevTools session on `page` and start recording (call before navigating).
+
+        `check_connection(url, ip)` judges each address the browser connected to; a reason it
+        returns is recorded as the request's error."""
+        session = await page.context.new_cdp_session(page)
+        capture = cls(page, session, requested_url, depth, check_connection)
+        capture.frames.listen()
+        capture.network.listen(page)
+        await session.send("Page.enable")
+        await session.send("Network.enable")
+        await capture.frames.find_main_frame()
+        return capture
+
+    def note_blocked(self, url: str, reason: str) -> None:
+        """Remember why the crawler refused a request, to report it instead of a bare network error."""
+        self.network.note_blocked(url, reason)
+
+    async def finish(self, error: str | None = None) -> PageCapture:
+        """Take the page offline, gather frames, links and cookies, then return everything observed.
+
+        Nothing the page starts from now on leaves the browser (the visit is over and about to be
+        torn down). After an error the page may not answer, so only what the browser itself knows
+        is read."""
+        try:
+            await asyncio.wait_for(self.session.send("Network.emulateNetworkConditions", {
+                "offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}), STEP_TIMEOUT)
+        except Exception as exc:
+            logger.debug("could not take %s offline: %s", self.requested_url, exc)
+        frames = await self.frames.observations(inspect_elements=error is None)
+        links, forms = await read_links_and_forms(self.page) if error is None else ([], [])
+        cookies = self.network.refused_cookies + await read_cookies(self.page)
+        html = await read_markup(self.page, self.requested_url) if error is None else ""
+        requests = await self.network.observations()
+        final_url = self.frames.main_url or self.requested_url
+        top_status = next(
+            (r.status for r in requests if r.is_main_frame and r.resource_type == "document" and r.url == final_url),
+            None,
+        )
+        return PageCapture(
+            requested_url=self.requested_url,
+            final_url=final_url,
+            mode="browser",
+            started_at=self.started_at,
+            finished_at=time.time(),
+            depth=self.depth,
+            status=top_status,
+            error=error,
+            requests=requests,
+            frames=frames,
+            links=links,
+            forms=forms,
+            cookies=cookies,
+            html=html,
+            response_headers=self.network.document_headers,
+        )

@@ -1,0 +1,66 @@
+"""What the page's final DOM holds, read at the end of a visit: links, forms, markup, cookies."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from playwright.async_api import Page
+
+from hostpairs.crawler.browsing import STEP_TIMEOUT
+from hostpairs.crawler.capture.frames import playwright_frame_chain
+from hostpairs.crawler.capture.page_scripts import DOM_REFERENCES_JS, MARKUP_JS
+from hostpairs.extractors.observations import CookieObservation, FormObservation, LinkObservation
+
+logger = logging.getLogger(__name__)
+
+
+async def read_links_and_forms(page: Page) -> tuple[list[LinkObservation], list[FormObservation]]:
+    """Links and forms of every frame's final DOM; a frame that does not answer is skipped."""
+    links, forms = [], []
+    for frame in page.frames:
+        chain = playwright_frame_chain(frame)
+        try:
+            found = await asyncio.wait_for(frame.evaluate(DOM_REFERENCES_JS), STEP_TIMEOUT)
+        except Exception as exc:
+            logger.debug("could not read links of %s: %s", frame.url, exc)
+            continue
+        links.extend(
+            LinkObservation(href, chain, tag, rel)
+            for tag, href, rel in dict.fromkeys(tuple(entry) for entry in found.get("links") or ())
+            if isinstance(href, str)
+        )
+        forms.extend(
+            FormObservation(action, method, chain, tuple(sensitive))
+            for action, method, sensitive in found.get("forms") or ()
+            if isinstance(action, str)
+        )
+    return links, forms
+
+
+async def read_markup(page: Page, requested_url: str) -> str:
+    """The main frame's final markup without its prose (see `MARKUP_JS`); empty if the page does not answer."""
+    try:
+        return await asyncio.wait_for(page.evaluate(MARKUP_JS), STEP_TIMEOUT)
+    except Exception as exc:
+        logger.debug("could not read the DOM of %s: %s", requested_url, exc)
+        return ""
+
+
+async def read_cookies(page: Page) -> list[CookieObservation]:
+    """The cookies the page's browser context holds; none if the browser does not answer."""
+    try:
+        cookies = await asyncio.wait_for(page.context.cookies(), STEP_TIMEOUT)
+    except Exception:
+        cookies = []
+    return [
+        CookieObservation(
+            name=c["name"],
+            domain=c["domain"],
+            path=c.get("path", "/"),
+            secure=c.get("secure", False),
+            http_only=c.get("httpOnly", False),
+            same_site=c.get("sameSite"),
+        )
+        for c in cookies
+    ]

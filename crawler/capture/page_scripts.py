@@ -1,0 +1,21 @@
+"""The JavaScript the capture runs inside the page, kept as real files in js/ and read once."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+
+
+def _page_script(name: str) -> str:
+    return files(__package__).joinpath("js", f"{name}.js").read_text(encoding="utf-8").strip()
+
+
+# Run on a frame's owner element (`this`): why the frame cannot be seen, empty when it can.
+HIDDEN_REASONS_JS = _page_script("hidden_reasons")
+
+# The final DOM without its prose: a tracking ID quoted in a page's text (documentation, a code
+# sample) is not the page's own; scripts, noscript, attributes and comments are kept. The copy is
+# parsed into an inert document: a clone inside the page would load its images again.
+MARKUP_JS = _page_script("markup")
+
+# The links and forms of one frame's document, forms with the sensitive fields they ask for.
+DOM_REFERENCES_JS = _page_script("dom_references")
