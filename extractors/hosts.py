@@ -6,10 +6,13 @@ import ipaddress
 from functools import lru_cache
 from urllib.parse import urlsplit
 
-import tldextract
 
-# suffix_list_urls=() makes tldextract use the snapshot bundled with the package: never the network.
-_extract = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+@lru_cache(maxsize=1)
+def _public_suffixes():  # noqa: ANN202 (a tldextract.TLDExtract, imported on first use: look-ups never need it)
+    """The public suffix list bundled with tldextract: suffix_list_urls=() means never the network."""
+    import tldextract
+
+    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 
 
 def is_ip_address(value: str) -> bool:
@@ -56,7 +59,7 @@ def registrable_domain(host: str) -> str:
     """eTLD+1 of a host (the host itself for IP addresses and bare suffixes)."""
     if is_ip_address(host):
         return host
-    result = _extract(host)
+    result = _public_suffixes()(host)
     return result.top_domain_under_public_suffix or host
 
 
