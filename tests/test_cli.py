@@ -118,3 +118,28 @@ def test_a_failing_write_leaves_nothing_of_the_visit(tmp_path: Path) -> None:
         assert session.scalars(select(HostPair.child)).all().count("new.evil-c.net") == 0
         pair = session.scalars(select(HostPair).where(HostPair.child == "cdn.evil-c.net")).one()
         assert pair.visit_count == 1
+
+
+CHECK_IMPORTS = """
+import sys
+from hostpairs.cli import main
+sys.argv = ["hostpairs", *sys.argv[1:]]
+try:
+    main()
+except SystemExit:
+    pass
+heavy = sorted({m.split(".")[0] for m in sys.modules} & {"scrapy", "twisted", "playwright", "alembic", "tldextract"})
+print("heavy:", heavy, file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("command", [["lookup", "evil-c.net", "--direction", "parents"], ["resolutions", "evil-c.net"],
+                                     ["trackers", "www.shop-a.com"], ["alerts"]])
+def test_look_ups_load_neither_the_crawler_nor_alembic(db: str, command: list[str]) -> None:
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", CHECK_IMPORTS, *command, "--db", db],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip().splitlines()[-1] == "heavy: []"

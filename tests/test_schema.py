@@ -45,3 +45,13 @@ def test_upgrading_keeps_crawl_runs_and_dates_their_last_sign_of_life(tmp_path: 
         run = session.scalars(select(CrawlRun)).one()
     engine.dispose()
     assert (run.seed_group, run.pages, run.host, run.alive_at) == ("bank", 3, "", datetime(2026, 11, 1, 10))
+
+
+def test_the_newest_migration_file_is_alembics_head() -> None:
+    from alembic.script import ScriptDirectory
+
+    from hostpairs.storage.db import head_revision
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    assert head_revision() == ScriptDirectory.from_config(config).get_current_head()
