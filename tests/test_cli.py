@@ -143,3 +143,23 @@ def test_look_ups_load_neither_the_crawler_nor_alembic(db: str, command: list[st
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stderr.strip().splitlines()[-1] == "heavy: []"
+
+
+def test_watch_hands_its_crawl_options_to_its_crawls_intact() -> None:
+    import typer.main
+
+    from hostpairs.cli import app
+    from hostpairs.crawler.options import CrawlOptions
+
+    options = CrawlOptions(db="sqlite:///w.db", depth=2, max_pages=7, dwell=1.5, page_timeout=12.0,
+                           host_rules="MAP * 127.0.0.1:8080", allow_private=True, mode="static",
+                           alert_file="a.jsonl", webhooks=("https://soc.example/hook", "https://b.example/h"),
+                           verbose=True)
+    commands = typer.main.get_command(app).commands
+    crawl = commands["crawl"].make_context("crawl", ["https://shop-a.com/", *options.arguments()]).params
+    expected = {"db": "sqlite:///w.db", "depth": 2, "max_pages": 7, "dwell": 1.5, "page_timeout": 12.0,
+                "host_rules": "MAP * 127.0.0.1:8080", "allow_private": True, "alert_file": "a.jsonl",
+                "webhook": ("https://soc.example/hook", "https://b.example/h"), "verbose": True}
+    assert {name: crawl[name] for name in expected} == expected and crawl["mode"] == "static"
+    watch_options = {p.name for p in commands["watch"].params}
+    assert {"dwell", "page_timeout", "host_rules", "allow_private", "mode", "alert_file", "webhook", "db"} <= watch_options
