@@ -1,1 +1,2 @@
-"""The hostpairs Scrapy project: spiders, pipelines, settings, browser capture and the CLI."""
+"""The hostpairs Scrapy project: the spider, browser and static visits, the DevTools capture,
+the pipeline, middlewares, extensions, signals and settings; `watch`."""
