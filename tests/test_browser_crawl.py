@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import http.server
 import json
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +26,7 @@ from hostpairs.storage.models import (
     Visit,
 )
 from tests.conftest import engine_for, run_cli, sqlite_url
-from tests.virtual_sites import HOSTILE_TARGETS, MAIN_TARGETS
+from tests.virtual_sites import HOSTILE_TARGETS, MAIN_TARGETS, NEWS_PAGE
 
 DWELL = "3.5"  # long enough for the element injected 2 s after load
 
@@ -144,7 +147,8 @@ def test_dependencies_keep_initiators_addresses_and_certificate_errors(crawled: 
     assert late.initiator_type == "script" and late.initiator_url == f"https://{NEWS}/"
     assert late.remote_ip == "127.0.0.1" and late.remote_port == virtual_web.port
     assert late.certificate_error and "untrusted certificate" in late.certificate_error
-    assert late.body_sha256 and len(late.body_sha256) == 64
+    assert late.body_sha256 == hashlib.sha256(b"var late = 1;").hexdigest()  # the bytes served
+    assert deps[f"https://{NEWS}/"].body_sha256 == hashlib.sha256(NEWS_PAGE.encode()).hexdigest()
     assert deps["https://style-v.net/i.css"].initiator_url == "https://style-u.com/s.css"
     assert deps["https://written-t.net/w.js"].frame_url == "about:blank"
     assert tuple(evidence) == ("https://late-g.net/late.js", f"https://{NEWS}/", f"https://{NEWS}/")
@@ -211,25 +215,62 @@ def test_second_crawl_moves_last_seen_and_keeps_first_seen(crawled: tuple[str, E
     assert "pairs new: 0" in result.stdout
 
 
+class SlowAttachment(http.server.BaseHTTPRequestHandler):
+    """A 10 MB download sent in 256 KB chunks 50 ms apart; records how many chunks the client took
+    (a browser that refuses the download breaks the connection off)."""
+
+    CHUNKS, CHUNK = 40, b"MZ" + bytes(256 * 1024 - 2)
+    delivered: list[int] = []
+
+    def do_GET(self) -> None:  # noqa: N802
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Disposition", "attachment; filename=big.exe")
+        self.send_header("Content-Length", str(self.CHUNKS * len(self.CHUNK)))
+        self.end_headers()
+        sent = 0
+        try:
+            for _ in range(self.CHUNKS):
+                self.wfile.write(self.CHUNK)
+                self.wfile.flush()
+                sent += 1
+                time.sleep(0.05)
+        except OSError:
+            pass
+        SlowAttachment.delivered.append(sent)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
 def test_hostile_pages_do_not_stall_the_crawl_or_download(tmp_path: Path, host_rules: str) -> None:
     url = sqlite_url(tmp_path)
+    SlowAttachment.delivered = []
+    attachments = http.server.ThreadingHTTPServer(("127.0.0.1", 0), SlowAttachment)
+    threading.Thread(target=attachments.serve_forever, daemon=True).start()
+    big = "http://big-download-jj.com/big.exe"
     started = time.monotonic()
-    result = run_cli("crawl", *HOSTILE_TARGETS, "--db", url, "--dwell", "1", "--page-timeout", "5",
-                     "--host-rules", host_rules)
+    result = run_cli("crawl", *HOSTILE_TARGETS, big, "--db", url, "--dwell", "1", "--page-timeout", "5",
+                     "--host-rules", f"MAP big-download-jj.com 127.0.0.1:{attachments.server_address[1]}, {host_rules}")
     assert result.returncode == 0, result.stderr
+    deadline = time.monotonic() + 10
+    while not SlowAttachment.delivered and time.monotonic() < deadline:
+        time.sleep(0.1)
+    attachments.shutdown()
     engine = engine_for(url)
     with Session(engine) as session:
         visits = {v.requested_url: v for v in session.scalars(select(Visit))}
     pairs = all_pairs(engine)
     engine.dispose()
-    assert set(visits) == set(HOSTILE_TARGETS)
+    assert set(visits) == {*HOSTILE_TARGETS, big}
     assert "unresponsive" in visits["https://busy-ii.com/"].error
     assert "unresponsive" in visits["https://busy-at-load-rr.com/"].error  # stuck before it was handed over
     assert ("busy-ii.com", "busy-img-ll.com", "img.src") in pairs  # what was seen before it hung is kept
     assert "download" in visits["https://download-jj.com/file.exe"].error.lower()
+    assert "download" in visits[big].error.lower()
+    assert len(SlowAttachment.delivered) == 1 and SlowAttachment.delivered[0] < SlowAttachment.CHUNKS  # broken off
     assert visits["https://alert-kk.com/"].error is None
     assert ("alert-kk.com", "after-alert-mm.com", "img.src") in pairs
-    assert not list(Path.cwd().glob("file.exe"))
     assert time.monotonic() - started < 120
 
 
@@ -321,6 +362,14 @@ def test_visit_command_shows_the_evidence_in_order(crawled: tuple[str, Engine, s
     page, late = started[f"https://{NEWS}/"], started["https://late-g.net/late.js"]
     assert (late - page).total_seconds() >= 2  # injected on a 2 s timer, seen because the visit dwelt
     assert [d["url"] for d in report["dependencies"]][0] == f"https://{NEWS}/"
-    tree = run_cli("visit", f"https://{NEWS}/", "--db", url).stdout
-    assert "hidden" in tree and "display:none" in tree and "frames-d.io" in tree
+    output = run_cli("visit", f"https://{NEWS}/", "--db", url).stdout.splitlines()
+    tree = output[:next(i for i, line in enumerate(output) if line.strip().endswith(" dependencies"))]
+    lines = {host: [line for line in tree if f"https://{host}/" in line]
+             for host in ("hidden-aa.com", "frames-b.net", "frames-d.io", "inject-f.com")}
+    [hidden_line] = lines["hidden-aa.com"]
+    note = hidden_line.split("https://hidden-aa.com/", 1)[1]  # the note after the URL, not the host name
+    assert note.strip().startswith("(hidden: ") and "display:none" in note
+    assert all("hidden:" not in line for host in ("frames-b.net", "frames-d.io") for line in lines[host])
+    [injected_line] = lines["inject-f.com"]
+    assert f"(created by https://{NEWS}/)" in injected_line and lines["frames-d.io"]
     assert run_cli("visit", "https://never-visited.example/", "--db", url).returncode == 2
