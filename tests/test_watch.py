@@ -281,7 +281,7 @@ def test_a_run_is_running_while_it_shows_signs_of_life(tmp_path: Path) -> None:
 
 def test_scrapy_crawl_of_a_seed_group_keeps_its_run_alive(web: VirtualWeb, tmp_path: Path) -> None:
     seeds, db = write_seeds(tmp_path / "seeds.toml"), sqlite_url(tmp_path)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     crawl = subprocess.Popen(
         [sys.executable, "-m", "scrapy", "crawl", "hostpairs", "-a", f"seeds={seeds}", "-a", "group=bank",
          "-s", f"HOSTPAIRS_DB={db}", "-s", f"HOSTPAIRS_HOST_RULES={web.host_rules}", "-s", "HOSTPAIRS_DWELL=3",
