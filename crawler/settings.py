@@ -1,7 +1,7 @@
 """Scrapy settings for hostpairs: every HOSTPAIRS_* setting, with its one default.
 
-Each can be given with `scrapy crawl -s NAME=VALUE`; the CLI's options set them too (and take
-their defaults from here). Those read from the environment say so."""
+Each can be given with `scrapy crawl -s NAME=VALUE`; the CLI's crawl options set the everyday
+ones and take their defaults from here. Those read from the environment say so."""
 
 import os
 import shutil
