@@ -13,7 +13,8 @@ def visit_report(visit: Visit) -> dict[str, Any]:
     return {
         "visit": {"id": visit.id, "requestedUrl": visit.requested_url, "finalUrl": visit.final_url,
                   "mode": visit.mode, "started": pt_time(visit.started_at), "finished": pt_time(visit.finished_at),
-                  "status": visit.status, "error": visit.error},
+                  "status": visit.status, "error": visit.error, "loadFinished": visit.load_finished,
+                  "limitsHit": visit.limits_hit.split(", ") if visit.limits_hit else []},
         "frames": [
             {"frameId": f.frame_id, "parentFrameId": f.parent_frame_id, "url": f.url,
              "createdByScript": f.created_by_script, "creatorScriptUrl": f.creator_script_url,

@@ -58,6 +58,9 @@ def browser_meta(settings: BaseSettings, prepare_page: Any) -> dict[str, Any]:
             "viewport": {"width": 1366, "height": 768},
         },
         "playwright_page_init_callback": prepare_page,
+        # Hand the page over at DOMContentLoaded: one hanging frame or tracker must not cost the
+        # visit its user simulation and final DOM (`browse` waits for load a bounded time).
+        "playwright_page_goto_kwargs": {"wait_until": "domcontentloaded"},
     }
 
 
@@ -117,23 +120,44 @@ def handed_over(request: scrapy.Request) -> None:
         watchdog.cancel()
 
 
-async def browse(page: Page, request: scrapy.Request, dwell: float, visit_timeout: float) -> PageCapture:
-    """Browse a loaded page like a user for `dwell` seconds (at most `visit_timeout`), then close
-    its context and return what the visit observed."""
+async def _load_event(page: Page, load_wait: float) -> bool:
+    """Wait up to `load_wait` seconds for the page's load event; whether it came."""
+    try:
+        await asyncio.wait_for(page.wait_for_load_state("load"), load_wait)
+    except asyncio.TimeoutError:
+        return False
+    except Exception as exc:  # closed, navigated away: the visit goes on with what there is
+        logger.debug("no load event: %s", exc)
+        return False
+    return True
+
+
+async def browse(page: Page, request: scrapy.Request, dwell: float, visit_timeout: float,
+                 load_wait: float) -> PageCapture:
+    """Browse a page that reached DOMContentLoaded like a user: wait up to `load_wait` seconds for
+    its load event (recording whether it came), then `dwell` seconds of scrolling and mouse (all
+    within `visit_timeout`); close its context and return what the visit observed."""
     handed_over(request)
     capture: BrowserCapture | None = request.meta.get("hostpairs_capture")
     if capture is None:
         await close_quietly(page.context.close())
         return PageCapture.failure(request.url, "browser", request.meta.get("depth", 0), "browser capture did not start")
     error = None
+    load_finished = False
     try:
-        await asyncio.wait_for(simulate_user(page, dwell), visit_timeout)
-    except (PageUnresponsive, asyncio.TimeoutError) as exc:
+        async with asyncio.timeout(visit_timeout):
+            load_finished = await _load_event(page, load_wait)
+            await simulate_user(page, dwell)
+    except (PageUnresponsive, TimeoutError) as exc:
         error = one_line(exc) if isinstance(exc, PageUnresponsive) else "visit timed out"
     try:
-        return await capture.finish(error=error)
+        result = await capture.finish(error=error)
     finally:
         await close_quietly(page.context.close())
+    result.load_finished = load_finished
+    if not load_finished and error is None:
+        result.limits_hit = (f"load wait {load_wait:g} s",)
+    return result
 
 
 async def failed(request: scrapy.Request, exception: BaseException) -> PageCapture:

@@ -17,6 +17,7 @@ class CrawlOptions:
     max_pages: int = defaults.HOSTPAIRS_MAX_PAGES
     dwell: float = defaults.HOSTPAIRS_DWELL
     page_timeout: float = defaults.HOSTPAIRS_PAGE_TIMEOUT
+    load_wait: float = defaults.HOSTPAIRS_LOAD_WAIT
     host_rules: str = defaults.HOSTPAIRS_HOST_RULES
     allow_private: bool = defaults.HOSTPAIRS_ALLOW_PRIVATE
     mode: str = defaults.HOSTPAIRS_MODE
@@ -32,6 +33,7 @@ class CrawlOptions:
             "HOSTPAIRS_MAX_PAGES": self.max_pages,
             "HOSTPAIRS_DWELL": self.dwell,
             "HOSTPAIRS_PAGE_TIMEOUT": self.page_timeout,
+            "HOSTPAIRS_LOAD_WAIT": self.load_wait,
             "HOSTPAIRS_HOST_RULES": self.host_rules,
             "HOSTPAIRS_ALLOW_PRIVATE": self.allow_private,
             "HOSTPAIRS_MODE": self.mode,
@@ -43,7 +45,8 @@ class CrawlOptions:
     def arguments(self) -> list[str]:
         """The same options as `hostpairs crawl` flags (how `watch` hands them to its crawls)."""
         args = ["--db", self.db, "--depth", str(self.depth), "--max-pages", str(self.max_pages),
-                "--dwell", str(self.dwell), "--page-timeout", str(self.page_timeout), "--mode", self.mode]
+                "--dwell", str(self.dwell), "--page-timeout", str(self.page_timeout),
+                "--load-wait", str(self.load_wait), "--mode", self.mode]
         if self.host_rules:
             args += ["--host-rules", self.host_rules]
         if self.allow_private:

@@ -20,8 +20,9 @@ HOSTPAIRS_STATIC_CONCURRENCY = 16  # concurrent requests in static mode (browser
 HOSTPAIRS_HOST_RULES = ""  # Chromium --host-resolver-rules syntax, applied to every connection
 HOSTPAIRS_ALLOW_PRIVATE = False  # allow private/loopback/link-local targets that are not mapped
 HOSTPAIRS_IGNORE_HTTPS_ERRORS = True  # attacker hosts rarely have valid certificates; errors are recorded
-HOSTPAIRS_DWELL = 5.0  # seconds a visit lasts after the load event (scrolling and mouse included)
-HOSTPAIRS_VISIT_TIMEOUT = 90.0  # hard cap on one visit after navigation, hostile pages included
+HOSTPAIRS_DWELL = 5.0  # seconds a visit lasts after the load event or the load wait (scrolling and mouse included)
+HOSTPAIRS_LOAD_WAIT = 10.0  # seconds a visit waits after DOMContentLoaded for the load event, then browses anyway
+HOSTPAIRS_VISIT_TIMEOUT = 90.0  # hard cap on one visit after DOMContentLoaded, hostile pages included
 HOSTPAIRS_FINGERPRINTS = os.environ.get("HOSTPAIRS_FINGERPRINTS")  # a Wappalyzer data set; None = the bundled one
 HOSTPAIRS_CHROMIUM = os.environ.get("HOSTPAIRS_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 HOSTPAIRS_USER_AGENT = (

@@ -117,6 +117,11 @@ class PageCapture:
     response_headers: dict[str, str] = field(default_factory=dict)
     seed_group: str | None = None
     """The seed group whose crawl made this visit, if any."""
+    load_finished: bool | None = None
+    """Browser mode: whether the load event came within HOSTPAIRS_LOAD_WAIT of DOMContentLoaded
+    (a page whose load never comes is browsed anyway)."""
+    limits_hit: tuple[str, ...] = ()
+    """The per-visit limits this visit ran into, e.g. "load wait 10 s"."""
 
     @property
     def failed(self) -> bool:

@@ -51,6 +51,10 @@ class Visit(Base):
     finished_at: Mapped[datetime] = mapped_column(DateTime)
     status: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
+    load_finished: Mapped[bool | None] = mapped_column(Boolean)
+    """Whether the page's load event came (None: static mode, or a page that never loaded)."""
+    limits_hit: Mapped[str | None] = mapped_column(Text)
+    """The per-visit limits the visit ran into, comma separated (see PageCapture.limits_hit)."""
 
     frames: Mapped[list[Frame]] = relationship(back_populates="visit", cascade="all, delete-orphan")
     dependencies: Mapped[list[Dependency]] = relationship(back_populates="visit", cascade="all, delete-orphan")

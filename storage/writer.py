@@ -89,6 +89,8 @@ def store_visit(sessions: sessionmaker[Session], records: VisitRecords, changes:
             finished_at=from_timestamp(capture.finished_at),
             status=capture.status,
             error=capture.error,
+            load_finished=capture.load_finished,
+            limits_hit=", ".join(capture.limits_hit) or None,
         )
         visit.frames = [
             Frame(

@@ -125,7 +125,8 @@ class HostpairsSpider(scrapy.Spider):
     async def parse_visit(self, response: Response) -> AsyncIterator[Any]:
         capture = await browser_visit.browse(response.meta["playwright_page"], response.request,
                                              self.settings.getfloat("HOSTPAIRS_DWELL"),
-                                             self.settings.getfloat("HOSTPAIRS_VISIT_TIMEOUT"))
+                                             self.settings.getfloat("HOSTPAIRS_VISIT_TIMEOUT"),
+                                             self.settings.getfloat("HOSTPAIRS_LOAD_WAIT"))
         for output in self._emit(capture, response.meta["hostpairs_group"]):
             yield output
 

@@ -26,6 +26,8 @@ MaxPagesOption = typer.Option(defaults.HOSTPAIRS_MAX_PAGES, "--max-pages", min=1
 DwellOption = typer.Option(defaults.HOSTPAIRS_DWELL, "--dwell", min=0.0, help="Seconds to stay on each page after load.")
 PageTimeoutOption = typer.Option(defaults.HOSTPAIRS_PAGE_TIMEOUT, "--page-timeout", min=1.0,
                                  help="Seconds a page may take to load.")
+LoadWaitOption = typer.Option(defaults.HOSTPAIRS_LOAD_WAIT, "--load-wait", min=0.0,
+                              help="Seconds to wait after DOMContentLoaded for the load event; then the visit goes on.")
 HostRulesOption = typer.Option(defaults.HOSTPAIRS_HOST_RULES, "--host-rules",
                                help="Chromium host resolver rules, e.g. 'MAP * 127.0.0.1:8080'.")
 AllowPrivateOption = typer.Option(defaults.HOSTPAIRS_ALLOW_PRIVATE, "--allow-private",
@@ -38,7 +40,8 @@ WebhookOption = typer.Option([], "--webhook", help="POST each alert as JSON to t
 VerboseOption = typer.Option(False, "--verbose", "-v", help="Show Scrapy's log.")
 
 
-def crawl_options(db: str | None, depth: int, max_pages: int, dwell: float, page_timeout: float, host_rules: str,
+def crawl_options(db: str | None, depth: int, max_pages: int, dwell: float, page_timeout: float, load_wait: float,
+                  host_rules: str,
                   allow_private: bool, mode: Mode, alert_file: str | None, webhook: list[str], verbose: bool):  # noqa: ANN201
     """The options as one CrawlOptions, or a one-line error for host rules Chromium would refuse."""
     from hostpairs.crawler.host_rules import HostRules, HostRulesError
@@ -49,6 +52,7 @@ def crawl_options(db: str | None, depth: int, max_pages: int, dwell: float, page
     except HostRulesError as exc:
         fail(str(exc))
     return CrawlOptions(db=database_url(db), depth=depth, max_pages=max_pages, dwell=dwell, page_timeout=page_timeout,
+                        load_wait=load_wait,
                         host_rules=host_rules, allow_private=allow_private, mode=mode.value, alert_file=alert_file,
                         webhooks=tuple(webhook), verbose=verbose)
 
@@ -75,6 +79,7 @@ def crawl(
     max_pages: int = MaxPagesOption,
     dwell: float = DwellOption,
     page_timeout: float = PageTimeoutOption,
+    load_wait: float = LoadWaitOption,
     host_rules: str = HostRulesOption,
     allow_private: bool = AllowPrivateOption,
     mode: Mode = ModeOption,
@@ -90,8 +95,8 @@ def crawl(
         urls = expand_targets(targets or [])
     except TargetError as exc:
         fail(str(exc))
-    options = crawl_options(db, depth, max_pages, dwell, page_timeout, host_rules, allow_private, mode, alert_file,
-                            webhook, verbose)
+    options = crawl_options(db, depth, max_pages, dwell, page_timeout, load_wait, host_rules, allow_private, mode,
+                            alert_file, webhook, verbose)
     groups = seed_groups(seeds) if seeds else []
     if group and group not in {g.name for g in groups}:
         fail(f"no seed group {group!r}" + (f" in {seeds}" if seeds else " (give --seeds FILE)"))
@@ -116,6 +121,7 @@ def watch(
     db: str | None = DbOption,
     dwell: float = DwellOption,
     page_timeout: float = PageTimeoutOption,
+    load_wait: float = LoadWaitOption,
     host_rules: str = HostRulesOption,
     allow_private: bool = AllowPrivateOption,
     mode: Mode = ModeOption,
@@ -130,8 +136,8 @@ def watch(
     from hostpairs.storage.schedules import WatcherRunning
 
     groups = seed_groups(seeds)
-    options = crawl_options(db, defaults.HOSTPAIRS_DEPTH, defaults.HOSTPAIRS_MAX_PAGES, dwell, page_timeout, host_rules, allow_private, mode, alert_file,
-                            webhook, verbose)
+    options = crawl_options(db, defaults.HOSTPAIRS_DEPTH, defaults.HOSTPAIRS_MAX_PAGES, dwell, page_timeout, load_wait,
+                            host_rules, allow_private, mode, alert_file, webhook, verbose)
     watcher = Watcher(seeds, sessions_for(db), options, tick, log=lambda line: err.print(line, soft_wrap=True, markup=False))
     try:
         watcher.claim()

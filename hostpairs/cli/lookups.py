@@ -75,7 +75,9 @@ def visit(url: str = typer.Argument(..., help="A visited URL (as requested or as
     info = report["visit"]
     out.print(f"visit {info['id']} of {info['requestedUrl']} ({info['mode']}, {info['started']} UTC)"
               + (f" → {info['finalUrl']}" if info["finalUrl"] != info["requestedUrl"] else "")
-              + (f" — failed: {info['error']}" if info["error"] else ""), soft_wrap=True, markup=False)
+              + (f" — failed: {info['error']}" if info["error"] else "")
+              + (" — the load event never came" if info["loadFinished"] is False else "")
+              + (f" — limits hit: {', '.join(info['limitsHit'])}" if info["limitsHit"] else ""), soft_wrap=True, markup=False)
     out.print(frame_tree(report))
     print_table(report["dependencies"], ("started", "url", "resourceType", "cause", "parent", "initiatorUrl", "status"),
                 f"{len(report['dependencies'])} dependencies")
