@@ -13,6 +13,7 @@ class CrawlOptions:
     """How to crawl; the defaults are crawler/settings.py's."""
 
     db: str = defaults.HOSTPAIRS_DB
+    db_retry: float = defaults.HOSTPAIRS_DB_RETRY
     depth: int = defaults.HOSTPAIRS_DEPTH
     max_pages: int = defaults.HOSTPAIRS_MAX_PAGES
     dwell: float = defaults.HOSTPAIRS_DWELL
@@ -29,6 +30,7 @@ class CrawlOptions:
         """The Scrapy settings these options set."""
         return {
             "HOSTPAIRS_DB": self.db,
+            "HOSTPAIRS_DB_RETRY": self.db_retry,
             "HOSTPAIRS_DEPTH": self.depth,
             "HOSTPAIRS_MAX_PAGES": self.max_pages,
             "HOSTPAIRS_DWELL": self.dwell,
@@ -44,7 +46,7 @@ class CrawlOptions:
 
     def arguments(self) -> list[str]:
         """The same options as `hostpairs crawl` flags (how `watch` hands them to its crawls)."""
-        args = ["--db", self.db, "--depth", str(self.depth), "--max-pages", str(self.max_pages),
+        args = ["--db", self.db, "--db-retry", str(self.db_retry), "--depth", str(self.depth), "--max-pages", str(self.max_pages),
                 "--dwell", str(self.dwell), "--page-timeout", str(self.page_timeout),
                 "--load-wait", str(self.load_wait), "--mode", self.mode]
         if self.host_rules:

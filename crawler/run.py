@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from scrapy import signals
 from scrapy.crawler import CrawlerProcess
 from scrapy.utils.project import get_project_settings
 
@@ -29,6 +30,8 @@ class CrawlSummary:
     """(URL, reason) of visits stored as failed."""
     unstored: list[tuple[str, str]] = field(default_factory=list)
     """(URL, reason) of visits the database refused."""
+    close_reason: str = ""
+    """Why the crawl ended: `finished`, or e.g. `database_unavailable` (StoragePipeline)."""
 
 
 def run_crawl(urls: list[str], options: CrawlOptions, console: Console, seeds: str = "", group: str = "",
@@ -61,6 +64,10 @@ def run_crawl(urls: list[str], options: CrawlOptions, console: Console, seeds: s
         def visit_not_stored(capture: PageCapture, reason: str) -> None:
             summary.unstored.append((capture.requested_url, reason))
 
+        def spider_closed(spider: object, reason: str) -> None:
+            summary.close_reason = reason
+
+        crawler.signals.connect(spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(visit_stored, signal=hostpairs_signals.visit_stored)
         crawler.signals.connect(visit_not_stored, signal=hostpairs_signals.visit_not_stored)
         process.crawl(crawler, targets=" ".join(urls), seeds=seeds, group=group, due=due)

@@ -12,6 +12,7 @@ NEWSPIDER_MODULE = "hostpairs.crawler.spiders"
 
 # --- hostpairs ---------------------------------------------------------------------------------
 HOSTPAIRS_DB = os.environ.get("HOSTPAIRS_DB") or "sqlite:///hostpairs.db"  # SQLAlchemy URL ($HOSTPAIRS_DB)
+HOSTPAIRS_DB_RETRY = 60.0  # seconds a visit is tried again while the database is unavailable, then the crawl stops
 HOSTPAIRS_MODE = "browser"  # or "static": Scrapy's own HTTP stack, no browser
 HOSTPAIRS_DEPTH = 0  # follow same-site links of the targets this many levels deep (seed groups set their own)
 HOSTPAIRS_MAX_PAGES = 100  # visits scheduled at most from the targets (seed groups set their own)

@@ -28,6 +28,8 @@ PageTimeoutOption = typer.Option(defaults.HOSTPAIRS_PAGE_TIMEOUT, "--page-timeou
                                  help="Seconds a page may take to load.")
 LoadWaitOption = typer.Option(defaults.HOSTPAIRS_LOAD_WAIT, "--load-wait", min=0.0,
                               help="Seconds to wait after DOMContentLoaded for the load event; then the visit goes on.")
+DbRetryOption = typer.Option(defaults.HOSTPAIRS_DB_RETRY, "--db-retry", min=0.0,
+                             help="Seconds to keep trying while the database is unavailable, then stop the crawl.")
 HostRulesOption = typer.Option(defaults.HOSTPAIRS_HOST_RULES, "--host-rules",
                                help="Chromium host resolver rules, e.g. 'MAP * 127.0.0.1:8080'.")
 AllowPrivateOption = typer.Option(defaults.HOSTPAIRS_ALLOW_PRIVATE, "--allow-private",
@@ -40,9 +42,9 @@ WebhookOption = typer.Option([], "--webhook", help="POST each alert as JSON to t
 VerboseOption = typer.Option(False, "--verbose", "-v", help="Show Scrapy's log.")
 
 
-def crawl_options(db: str | None, depth: int, max_pages: int, dwell: float, page_timeout: float, load_wait: float,
-                  host_rules: str,
-                  allow_private: bool, mode: Mode, alert_file: str | None, webhook: list[str], verbose: bool):  # noqa: ANN201
+def crawl_options(db: str | None, db_retry: float, depth: int, max_pages: int, dwell: float, page_timeout: float,
+                  load_wait: float, host_rules: str, allow_private: bool, mode: Mode, alert_file: str | None,
+                  webhook: list[str], verbose: bool):  # noqa: ANN201
     """The options as one CrawlOptions, or a one-line error for host rules Chromium would refuse."""
     from hostpairs.crawler.host_rules import HostRules, HostRulesError
     from hostpairs.crawler.options import CrawlOptions
@@ -51,10 +53,10 @@ def crawl_options(db: str | None, depth: int, max_pages: int, dwell: float, page
         HostRules.parse(host_rules)
     except HostRulesError as exc:
         fail(str(exc))
-    return CrawlOptions(db=database_url(db), depth=depth, max_pages=max_pages, dwell=dwell, page_timeout=page_timeout,
-                        load_wait=load_wait,
-                        host_rules=host_rules, allow_private=allow_private, mode=mode.value, alert_file=alert_file,
-                        webhooks=tuple(webhook), verbose=verbose)
+    return CrawlOptions(db=database_url(db), db_retry=db_retry, depth=depth, max_pages=max_pages, dwell=dwell,
+                        page_timeout=page_timeout, load_wait=load_wait, host_rules=host_rules,
+                        allow_private=allow_private, mode=mode.value, alert_file=alert_file, webhooks=tuple(webhook),
+                        verbose=verbose)
 
 
 def seed_groups(seeds: Path):  # noqa: ANN201 (list[SeedGroup])
@@ -75,6 +77,7 @@ def crawl(
     group: str | None = typer.Option(None, "--group", help="With --seeds: only this group."),
     due: str = typer.Option("", "--due", hidden=True, help="The schedule slot of this run (ISO, UTC); set by watch."),
     db: str | None = DbOption,
+    db_retry: float = DbRetryOption,
     depth: int = DepthOption,
     max_pages: int = MaxPagesOption,
     dwell: float = DwellOption,
@@ -95,8 +98,8 @@ def crawl(
         urls = expand_targets(targets or [])
     except TargetError as exc:
         fail(str(exc))
-    options = crawl_options(db, depth, max_pages, dwell, page_timeout, load_wait, host_rules, allow_private, mode,
-                            alert_file, webhook, verbose)
+    options = crawl_options(db, db_retry, depth, max_pages, dwell, page_timeout, load_wait, host_rules,
+                            allow_private, mode, alert_file, webhook, verbose)
     groups = seed_groups(seeds) if seeds else []
     if group and group not in {g.name for g in groups}:
         fail(f"no seed group {group!r}" + (f" in {seeds}" if seeds else " (give --seeds FILE)"))
@@ -110,6 +113,9 @@ def crawl(
         out.print(f"  failed: {url} — {error}", soft_wrap=True, markup=False)
     for url, reason in summary.unstored:
         out.print(f"  not stored: {url} — {reason}", soft_wrap=True, markup=False)
+    if summary.close_reason == "database_unavailable":
+        reason = summary.unstored[-1][1] if summary.unstored else "database unavailable"
+        fail(f"crawl stopped: {reason}; {len(summary.unstored)} visits not stored (seed groups stay due)")
     if summary.unstored:
         fail(f"{len(summary.unstored)} visits not stored (the database refused them; seed groups stay due)")
 
@@ -119,6 +125,7 @@ def watch(
     seeds: Path = typer.Argument(..., help="Seed groups (TOML)."),
     tick: float = typer.Option(30.0, min=0.5, max=60.0, help="Seconds between schedule checks at most."),
     db: str | None = DbOption,
+    db_retry: float = DbRetryOption,
     dwell: float = DwellOption,
     page_timeout: float = PageTimeoutOption,
     load_wait: float = LoadWaitOption,
@@ -136,7 +143,7 @@ def watch(
     from hostpairs.storage.schedules import WatcherRunning
 
     groups = seed_groups(seeds)
-    options = crawl_options(db, defaults.HOSTPAIRS_DEPTH, defaults.HOSTPAIRS_MAX_PAGES, dwell, page_timeout, load_wait,
+    options = crawl_options(db, db_retry, defaults.HOSTPAIRS_DEPTH, defaults.HOSTPAIRS_MAX_PAGES, dwell, page_timeout, load_wait,
                             host_rules, allow_private, mode, alert_file, webhook, verbose)
     watcher = Watcher(seeds, sessions_for(db), options, tick, log=lambda line: err.print(line, soft_wrap=True, markup=False))
     try:
