@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hostpairs.crawler.settings import HOSTPAIRS_CHROMIUM
 from hostpairs.demoweb.server import PIXEL, VirtualWeb, html, js
 from hostpairs.storage.models import Dependency, Visit
 from tests.conftest import ROOT, engine_for, run_cli, sqlite_url
@@ -162,12 +163,14 @@ def test_the_page_is_not_loaded_when_its_capture_cannot_start(tmp_path: Path) ->
 REBOUND = "rebind-zz.test"  # a reserved name: the guard's own lookup finds no address for it
 
 
-def test_a_host_the_browser_reached_at_a_private_address_is_refused_from_then_on(tmp_path: Path) -> None:
+def test_a_host_the_browser_reached_at_a_private_address_is_refused_from_then_on(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The guard looks a host up itself and lets it through (here: no answer; the fetch would fail
     on its own); the browser's own lookup then answers 127.0.0.1 — a DNS answer that changed in
-    between, as in DNS rebinding. Chromium matches a host rule against host:port too, so
-    `MAP rebind-zz.test:443 ...` sends the browser there while hostpairs does not count the host
-    as mapped by the operator (no `MAP *` here: that would make every host mapped, hence exempt).
+    between, as in DNS rebinding. The browser is Chromium behind a wrapper (HOSTPAIRS_CHROMIUM)
+    whose last `--host-resolver-rules`, which Chromium obeys, add `MAP rebind-zz.test ...` to the
+    crawl's rules: a mapping the crawler is never told about, so the host is not the operator's
+    (no `MAP *` here: that would make every host mapped, hence exempt).
     The connection check must refuse the request that got through and every later one, in this
     visit and the next."""
     page = (f"<script src='https://{REBOUND}/first.js'></script><a href='/next'>next</a>"
@@ -177,8 +180,13 @@ def test_a_host_the_browser_reached_at_a_private_address_is_refused_from_then_on
              REBOUND: {"/first.js": js("var first = 1;"), "/later.gif": PIXEL, "/next.gif": PIXEL}}
     db = sqlite_url(tmp_path)
     with VirtualWeb(sites) as web:
-        rules = (f"MAP rebind-page-zz.com 127.0.0.1:{web.port}, MAP {REBOUND}:443 127.0.0.1:{web.port}, "
+        rules = (f"MAP rebind-page-zz.com 127.0.0.1:{web.port}, "
                  "MAP update.googleapis.com ~NOTFOUND")  # the browser's own update check stays home
+        browser = tmp_path / "chromium-whose-dns-rebinds"
+        browser.write_text(f'#!/bin/sh\nexec "{HOSTPAIRS_CHROMIUM}" "$@" '
+                           f'"--host-resolver-rules=MAP {REBOUND} 127.0.0.1:{web.port}, {rules}"\n')
+        browser.chmod(0o755)
+        monkeypatch.setenv("HOSTPAIRS_CHROMIUM", str(browser))
         result = run_cli("crawl", "https://rebind-page-zz.com/", "--depth", "1", "--dwell", "1.5",
                          "--host-rules", rules, "--db", db)
         served = paths_served(web, REBOUND)
