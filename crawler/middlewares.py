@@ -77,8 +77,8 @@ class CertificateCheckMiddleware:
         parts = urlsplit(response.url)
         if request.meta.get("playwright") or parts.scheme != "https" or not response.ip_address or not parts.hostname:
             return response
-        target = self.host_rules.target(parts.hostname)
-        port = (target[1] if target else None) or parts.port or 443
+        target = self.host_rules.url_target(response.url)  # the port static mode connected to
+        port = target[1] if target else (parts.port or 443)
         key = (parts.hostname, str(response.ip_address), port)
         if key not in self._verdicts:
             self._verdicts[key] = await asyncio.to_thread(certificate_error, *key)

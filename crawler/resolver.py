@@ -1,7 +1,8 @@
 """Host rules for Scrapy's own HTTP stack (static mode): a Twisted name resolver that sends mapped
 hosts, and their ports, where the rules say — the same rules Chromium gets as
-`--host-resolver-rules`, so both modes connect to the same places. TLS still names the original
-host (SNI), as Chromium does.
+`--host-resolver-rules`, read as Chromium reads them (host and port, EXCLUDE, IP literals: see
+host_rules.py), so both modes connect to the same places. TLS still names the original host (SNI),
+as Chromium does.
 
 It also drops non-public addresses of unmapped hosts (unless private addresses are allowed): the
 address guard refuses them before a request with a clear reason, this catches a DNS answer that
@@ -81,16 +82,15 @@ class HostRulesResolver(CachingHostnameResolver):
     def resolveHostName(self, resolutionReceiver: IResolutionReceiver, hostName: str,  # noqa: N802, N803
                         portNumber: int = 0, addressTypes: Any = None,  # noqa: N803
                         transportSemantics: str = "TCP") -> IResolutionReceiver:  # noqa: N803
-        target = self.host_rules.target(hostName)
+        target = self.host_rules.target(hostName, portNumber)
         if target is None:
             receiver = resolutionReceiver if self.allow_private else _PublicOnlyReceiver(resolutionReceiver)
             return super().resolveHostName(receiver, hostName, portNumber, addressTypes, transportSemantics)
-        target_host, target_port = target
+        target_host, port = target
         if target_host == NOT_FOUND:
             resolutionReceiver.resolutionBegan(_Resolution(hostName))
             resolutionReceiver.resolutionComplete()  # no addresses: a DNS lookup error
             return resolutionReceiver
-        port = target_port or portNumber
         return self.original_resolver.resolveHostName(
             _PortRewritingReceiver(resolutionReceiver, port), target_host, port, addressTypes, transportSemantics
         )

@@ -1,8 +1,8 @@
 """Keep the crawler away from private networks: attacker pages must not reach the crawler's LAN.
 
 A request is refused when its host is, or resolves to, a private, loopback, link-local or
-otherwise non-public address, unless the operator mapped that host with host rules or allowed
-private addresses explicitly.
+otherwise non-public address, unless the operator mapped that host with host rules (as Chromium
+reads them: see host_rules.py) or allowed private addresses explicitly.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import ipaddress
 import socket
 from urllib.parse import urlsplit
 
-from hostpairs.crawler.host_rules import HostRules
+from hostpairs.crawler.host_rules import HostRules, url_host_and_port
 from hostpairs.extractors.hosts import is_ip_address, normalize_host
 
 
@@ -46,12 +46,21 @@ class AddressGuard:
 
     def _guarded_host(self, url: str) -> str | None:
         """The host of `url` when the guard applies to it: private addresses not allowed, a network
-        scheme (data:, blob: and friends never leave the browser), a host the rules do not map."""
+        scheme (data:, blob: and friends never leave the browser), and a host and port the rules
+        do not map as Chromium reads them (EXCLUDEd hosts, IP literals and ports included)."""
         parts = urlsplit(url)
         if self.allow_private or parts.scheme not in ("http", "https", "ws", "wss"):
             return None
         host = normalize_host(parts.hostname or "")
-        return None if host is None or self.host_rules.mapped(host) else host
+        if host is None:
+            return None
+        host_port = url_host_and_port(url)
+        if host_port is None:  # a port no browser would use: checked, never taken for mapped
+            return host
+        if self.host_rules.mapped(*host_port):
+            return None
+        canonical = host_port[0]
+        return canonical if is_ip_address(canonical) else host  # 2130706433 is 127.0.0.1
 
     async def refusal(self, url: str) -> str | None:
         """None when `url` may be fetched, else the reason it may not."""
