@@ -41,7 +41,9 @@ def virtual_web() -> Iterator[VirtualWeb]:
 
 @pytest.fixture(scope="session")
 def host_rules(virtual_web: VirtualWeb) -> str:
-    return f"EXCLUDE *.localhost, MAP unreachable-gg.com ~NOTFOUND, {virtual_web.host_rules}"
+    # The IP literals the tests visit are excluded from the mapping: Chromium maps literals too.
+    return (f"EXCLUDE *.localhost, EXCLUDE 127.0.0.1, EXCLUDE 169.254.169.254, MAP unreachable-gg.com ^NOTFOUND, "
+            f"{virtual_web.host_rules}")
 
 
 @pytest.fixture(scope="session")

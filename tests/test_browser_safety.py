@@ -22,7 +22,7 @@ from tests.conftest import ROOT, engine_for, run_cli, sqlite_url
 
 # No host name leaves the machine. Chromium applies host rules to IP literals too, so the
 # loopback address the tests visit is excluded.
-NOWHERE = "EXCLUDE 127.0.0.1, MAP * ~NOTFOUND"
+NOWHERE = "EXCLUDE 127.0.0.1, MAP * ^NOTFOUND"
 
 
 def visits_and_dependencies(db: str) -> tuple[dict[str, Visit], list[Dependency]]:
@@ -181,7 +181,7 @@ def test_a_host_the_browser_reached_at_a_private_address_is_refused_from_then_on
     db = sqlite_url(tmp_path)
     with VirtualWeb(sites) as web:
         rules = (f"MAP rebind-page-zz.com 127.0.0.1:{web.port}, "
-                 "MAP update.googleapis.com ~NOTFOUND")  # the browser's own update check stays home
+                 "MAP update.googleapis.com ^NOTFOUND")  # the browser's own update check stays home
         browser = tmp_path / "chromium-whose-dns-rebinds"
         browser.write_text(f'#!/bin/sh\nexec "{HOSTPAIRS_CHROMIUM}" "$@" '
                            f'"--host-resolver-rules=MAP {REBOUND} 127.0.0.1:{web.port}, {rules}"\n')
