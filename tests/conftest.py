@@ -11,10 +11,12 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 from hostpairs.demoweb.server import VirtualWeb
 from hostpairs.storage.db import open_database
+from hostpairs.storage.models import Dependency, Visit
 from tests.virtual_sites import make_test_web
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,3 +66,29 @@ def sqlite_url(directory: Path, name: str = "hostpairs.db") -> str:
 
 def engine_for(url: str) -> Engine:
     return open_database(url)
+
+
+def visits_and_dependencies(db: str) -> tuple[dict[str, Visit], list[Dependency]]:
+    """The stored visits by requested URL, and every dependency in the order stored."""
+    engine = engine_for(db)
+    with Session(engine) as session:
+        visits = {v.requested_url: v for v in session.scalars(select(Visit))}
+        dependencies = list(session.scalars(select(Dependency).order_by(Dependency.id)))
+    engine.dispose()
+    return visits, dependencies
+
+
+class AddressCollector:
+    """A Twisted resolution receiver keeping 'host:port' of every address resolved."""
+
+    def __init__(self) -> None:
+        self.addresses: list[str] = []
+
+    def resolutionBegan(self, resolution: object) -> None:  # noqa: N802 (Twisted's names)
+        pass
+
+    def addressResolved(self, address: object) -> None:  # noqa: N802
+        self.addresses.append(f"{address.host}:{address.port}")  # type: ignore[attr-defined]
+
+    def resolutionComplete(self) -> None:  # noqa: N802
+        pass

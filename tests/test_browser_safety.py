@@ -12,26 +12,15 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from hostpairs.crawler.settings import HOSTPAIRS_CHROMIUM
 from hostpairs.demoweb.server import PIXEL, VirtualWeb, html, js
-from hostpairs.storage.models import Dependency, Visit
-from tests.conftest import ROOT, engine_for, run_cli, sqlite_url
+from tests.conftest import ROOT, run_cli, sqlite_url, visits_and_dependencies
 
 # No host name leaves the machine. Chromium applies host rules to IP literals too, so the
 # loopback address the tests visit is excluded.
 NOWHERE = "EXCLUDE 127.0.0.1, MAP * ^NOTFOUND"
 
-
-def visits_and_dependencies(db: str) -> tuple[dict[str, Visit], list[Dependency]]:
-    engine = engine_for(db)
-    with Session(engine) as session:
-        visits = {v.requested_url: v for v in session.scalars(select(Visit))}
-        dependencies = list(session.scalars(select(Dependency).order_by(Dependency.id)))
-    engine.dispose()
-    return visits, dependencies
 
 
 def paths_served(web: VirtualWeb, host: str) -> list[str]:

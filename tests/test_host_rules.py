@@ -33,8 +33,8 @@ from hostpairs.crawler.safety import AddressGuard
 from hostpairs.crawler.settings import HOSTPAIRS_CHROMIUM, HOSTPAIRS_CHROMIUM_ARGS
 from hostpairs.demoweb.server import PIXEL, VirtualWeb, html
 from hostpairs.extractors.hosts import is_ip_address
-from hostpairs.storage.models import Dependency, Visit
-from tests.conftest import engine_for, run_cli, sqlite_url
+from hostpairs.storage.models import Visit
+from tests.conftest import AddressCollector, engine_for, run_cli, sqlite_url, visits_and_dependencies
 
 # --- hostpairs' reading, rule by rule -------------------------------------------------------------
 
@@ -247,19 +247,6 @@ class _Names:
         return receiver
 
 
-class _Receiver:
-    def __init__(self) -> None:
-        self.addresses: list[str] = []
-
-    def resolutionBegan(self, resolution: object) -> None:  # noqa: N802
-        pass
-
-    def addressResolved(self, address: IPv4Address | IPv6Address) -> None:  # noqa: N802
-        self.addresses.append(f"{address.host}:{address.port}")
-
-    def resolutionComplete(self) -> None:  # noqa: N802
-        pass
-
 
 def resolved(name: str, port: int, rules: str, **answers: list[str]) -> list[str]:
     """Where static mode connects for name:port; `answers`: what the system's resolver says
@@ -267,7 +254,7 @@ def resolved(name: str, port: int, rules: str, **answers: list[str]) -> list[str
     resolver = HostRulesResolver(SimpleNamespace(nameResolver=_Names(
         {key.replace("_", "."): value for key, value in answers.items()})), cache_size=0)
     resolver.host_rules = HostRules.parse(rules)
-    receiver = _Receiver()
+    receiver = AddressCollector()
     resolver.resolveHostName(receiver, name, port)
     return receiver.addresses
 
@@ -491,14 +478,6 @@ def test_chromium_ignores_the_rules_hostpairs_refuses(servers: Servers) -> None:
 # --- the guard in real crawls ------------------------------------------------------------------
 
 
-def _visits_and_dependencies(db: str) -> tuple[dict[str, Visit], list[Dependency]]:
-    engine = engine_for(db)
-    with Session(engine) as session:
-        visits = {v.requested_url: v for v in session.scalars(select(Visit))}
-        dependencies = list(session.scalars(select(Dependency).order_by(Dependency.id)))
-    engine.dispose()
-    return visits, dependencies
-
 
 @pytest.mark.parametrize("mode", ["browser", "static"])
 def test_a_host_excluded_from_the_mapping_is_guarded(mode: str, tmp_path: Path) -> None:
@@ -519,7 +498,7 @@ def test_a_host_excluded_from_the_mapping_is_guarded(mode: str, tmp_path: Path) 
     assert f"failed: {admin} — {reason}" in result.stdout
     assert excluded_served == []  # nothing reached what the excluded name resolves to
     assert ("localhost", "/admin") not in mapped_served and ("page-xx.example", "/") in mapped_served
-    visits, dependencies = _visits_and_dependencies(db)
+    visits, dependencies = visits_and_dependencies(db)
     assert visits[admin].error == reason and visits["http://page-xx.example/"].error is None
     if mode == "browser":
         [image] = [d for d in dependencies if d.url.endswith("/status.gif")]
@@ -541,7 +520,7 @@ def test_a_mapped_ip_literal_is_not_taken_for_dns_rebinding(tmp_path: Path) -> N
         served = list(web.hits)
     assert result.returncode == 0, result.stderr
     assert {("93.184.215.14", "/public.gif"), ("10.0.0.1", "/private.gif")} <= set(served)
-    _, dependencies = _visits_and_dependencies(db)
+    _, dependencies = visits_and_dependencies(db)
     images = {d.url: d for d in dependencies if d.url.endswith(".gif")}
     assert set(images) == {"http://93.184.215.14/public.gif", "http://10.0.0.1/private.gif"}
     for image in images.values():

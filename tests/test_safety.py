@@ -11,6 +11,7 @@ from twisted.internet.address import IPv4Address
 from hostpairs.crawler.host_rules import HostRules
 from hostpairs.crawler.resolver import HostRulesResolver
 from hostpairs.crawler.safety import AddressGuard, is_browser_loopback_name
+from tests.conftest import AddressCollector
 
 RULES = HostRules.parse("MAP *.shop-a.com 127.0.0.1:8080")
 
@@ -72,24 +73,11 @@ class _Answers:
         return receiver
 
 
-class _Receiver:
-    def __init__(self) -> None:
-        self.addresses: list[str] = []
-
-    def resolutionBegan(self, resolution: object) -> None:  # noqa: N802
-        pass
-
-    def addressResolved(self, address: IPv4Address) -> None:  # noqa: N802
-        self.addresses.append(f"{address.host}:{address.port}")
-
-    def resolutionComplete(self) -> None:  # noqa: N802
-        pass
-
 
 def resolved(name: str, answers: list[str], rules: str = "", allow_private: bool = False) -> list[str]:
     resolver = HostRulesResolver(SimpleNamespace(nameResolver=_Answers(answers)), cache_size=0)
     resolver.host_rules, resolver.allow_private = HostRules.parse(rules), allow_private
-    receiver = _Receiver()
+    receiver = AddressCollector()
     resolver.resolveHostName(receiver, name, 443)
     return receiver.addresses
 
