@@ -26,15 +26,15 @@ def is_ip_address(value: str) -> bool:
 
 def normalize_host(host: str) -> str | None:
     """Lower-case, strip the trailing dot and encode IDN labels as punycode; None if empty."""
-    host = host.strip().rstrip(".").lower()
-    if host.startswith("[") and host.endswith("]"):
+    host = host.translate({0x3002: ".", 0xFF0E: ".", 0xFF61: "."}).strip().rstrip(".").lower()  # IDN full stops
+    if host.startswith("[") and host.endswith("]") and is_ip_address(host[1:-1]):
         host = host[1:-1]
     if not host:
         return None
     if is_ip_address(host):
-        return host
+        return ipaddress.ip_address(host).compressed
     try:
-        return host.encode("idna").decode("ascii")
+        return host if (ascii_host := host.encode("idna").decode("ascii")) == host else normalize_host(ascii_host)
     except UnicodeError:
         return host
 
@@ -74,7 +74,7 @@ def query_host(value: str) -> str | None:
     host = normalize_host(value.strip().split("://")[-1].split("/")[0])
     if host is None or any(c.isspace() for c in host):
         return None
-    return host if is_ip_address(host) or "." in host.strip(".") else None
+    return host if is_ip_address(host) or ("." in host.strip(".") and not any(c in ":@?#[]\\%<>^|" for c in host)) else None
 
 
 def host_matches(host: str, query: str) -> bool:
