@@ -3,7 +3,14 @@ observed, and the crawl goes on."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -12,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from hostpairs.demoweb.server import PIXEL, Resource, VirtualWeb, html, js
 from hostpairs.storage.models import Dependency, Tracker, Visit
-from tests.conftest import engine_for, run_cli, sqlite_url
+from tests.conftest import ROOT, engine_for, run_cli, sqlite_url
 
 BANK = "https://www.knf-bank.com/"
 # The bank's own inline scripts name three trackers; one ad frame never finishes loading, so the
@@ -73,3 +80,226 @@ def test_a_page_whose_load_never_fires_is_browsed_from_dom_content_loaded(web: V
     assert after.error is None and after.load_finished is True and after.limits_hit is None
     report = run_cli("visit", BANK, "--db", db)
     assert "the load event never came" in report.stdout and "limits hit: load wait 2 s" in report.stdout
+
+
+# --- the browser's processes --------------------------------------------------------------------
+
+def _processes() -> dict[int, tuple[int, str, int]]:
+    """pid -> (parent pid, command line, resident bytes) of every process (Linux /proc)."""
+    found = {}
+    page_size = os.sysconf("SC_PAGE_SIZE")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                command = cmdline.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        found[int(entry)] = (int(fields[1]), command, int(fields[21]) * page_size)
+    return found
+
+
+def browser_processes(port: int) -> dict[int, tuple[str, int]]:
+    """The Chromium processes of crawls sent to the virtual web on `port` (its host rules name the
+    port), and all their descendants: pid -> (command line, resident bytes)."""
+    processes = _processes()
+    roots = {pid for pid, (_, command, _) in processes.items()
+             if "chromium" in command and f"127.0.0.1:{port}" in command}
+    tree = set(roots)
+    grew = True
+    while grew:
+        children = {pid for pid, (parent, _, _) in processes.items() if parent in tree} - tree
+        tree |= children
+        grew = bool(children)
+    return {pid: (processes[pid][1], processes[pid][2]) for pid in tree}
+
+
+@dataclass
+class Probe:
+    """A page that, when the browser fetches it, notes the browser's processes then: the last
+    target of a serial crawl sees what the hostile pages before it left behind."""
+
+    web_port: list[int]
+    seen: list[dict[int, tuple[str, int]]] = field(default_factory=list)
+
+    def __call__(self, path: str) -> Resource:
+        time.sleep(0.5)  # the processes of the visit before (its context just closed) exit
+        self.seen.append(browser_processes(self.web_port[0]))
+        return html("<h1>probe</h1>")
+
+    def renderers(self) -> list[int]:
+        """Resident bytes of each renderer process when the probe was fetched."""
+        processes = self.seen[-1]
+        return [rss for command, rss in processes.values() if "--type=renderer" in command]
+
+    def assert_back_to_normal(self) -> None:
+        """When the probe was fetched, the browser had no more processes than a fresh one that has
+        made a few visits (renderers exit a little after their context closes), none of them
+        holding what a hostile page had grown."""
+        processes = self.seen[-1]
+        assert 0 < len(processes) <= 16, processes
+        assert max(self.renderers()) < 500 * 2**20, self.renderers()
+
+
+def start_web(sites: dict[str, dict]) -> tuple[VirtualWeb, Probe]:
+    port: list[int] = []
+    probe = Probe(port)
+    web = VirtualWeb({**sites, "probe-hostile.com": {"/": probe}})
+    web.start()
+    port.append(web.port)
+    return web, probe
+
+
+PROBE = "https://probe-hostile.com/"
+
+
+def scrapy_crawl(web: VirtualWeb, db: str, *targets: str, timeout: float = 240,
+                 **settings: object) -> subprocess.CompletedProcess[str]:
+    """`scrapy crawl hostpairs` of `targets` on the virtual web, one visit at a time (the probe,
+    last, sees what the others left), with short visits and HOSTPAIRS_* `settings`. One download
+    at a time is not enough: the next page would load while the spider browses the last one; a
+    scraper with room for one response makes the engine wait for the visit to end."""
+    options = {"HOSTPAIRS_DB": db, "HOSTPAIRS_HOST_RULES": web.host_rules, "HOSTPAIRS_DWELL": 1,
+               "HOSTPAIRS_LOAD_WAIT": 3, "HOSTPAIRS_PAGE_TIMEOUT": 20, "CONCURRENT_REQUESTS": 1,
+               "SCRAPER_SLOT_MAX_ACTIVE_SIZE": 1, "SCHEDULER_PRIORITY_QUEUE": "scrapy.pqueues.ScrapyPriorityQueue",
+               "LOG_LEVEL": "INFO", **settings}
+    args = ["-a", "targets=" + " ".join(targets)]
+    for name, value in options.items():
+        args += ["-s", f"{name}={value}"]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    env.pop("HOSTPAIRS_DB", None)
+    return subprocess.run([sys.executable, "-m", "scrapy", "crawl", "hostpairs", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def stored_visits(db: str) -> tuple[dict[str, Visit], dict[str, list[Dependency]]]:
+    """The visits by requested URL, and each one's dependencies."""
+    engine = engine_for(db)
+    with Session(engine) as session:
+        visits = {v.requested_url: v for v in session.scalars(select(Visit))}
+        dependencies: dict[str, list[Dependency]] = {url: [] for url in visits}
+        by_id = {v.id: url for url, v in visits.items()}
+        for dependency in session.scalars(select(Dependency).order_by(Dependency.id)):
+            dependencies[by_id[dependency.visit_id]].append(dependency)
+    engine.dispose()
+    return visits, dependencies
+
+
+def assert_crawl_went_on(result: subprocess.CompletedProcess[str], visits: dict[str, Visit], web: VirtualWeb,
+                         probe: Probe) -> None:
+    """The crawl ended by itself, stored the probe's visit, and left no browser process behind;
+    when the probe was fetched the browser had one renderer of ordinary size."""
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert visits[PROBE].error is None, {url: visit.error for url, visit in visits.items()}
+    assert max(visits.values(), key=lambda visit: visit.started_at) is visits[PROBE]  # the last visit
+    probe.assert_back_to_normal()
+    assert browser_processes(web.port) == {}
+
+
+# --- a renderer that crashes ----------------------------------------------------------------------
+
+# Grows its heap until V8 gives up and the renderer dies ("Aw, Snap!", out of memory): while the
+# page loads (the main thread never yields), and once the visit has it (in bursts from
+# DOMContentLoaded, the page answering until it dies, while the visit waits for a load event a
+# hanging image holds back).
+BOMB_WHILE_LOADING = "<h1>bomb</h1><script>var a = []; for (;;) { a.push(new Array(1e6).fill(1.5)); }</script>"
+BOMB_WHILE_BROWSED = """<h1>bomb</h1><img src="https://bomb-cdn-hostile.net/p.gif">
+<img src="https://bomb-cdn-hostile.net/hanging.gif"><script>
+addEventListener('DOMContentLoaded', function () {
+  var a = [];
+  (function grow() { for (var i = 0; i < 40; i++) { a.push(new Array(1e6).fill(1.5)); } setTimeout(grow, 0); })();
+});</script>"""
+
+
+def test_a_renderer_crash_ends_its_visit_and_the_crawl_goes_on(tmp_path: Path) -> None:
+    web, probe = start_web({
+        "bomb-load-hostile.com": {"/": html(BOMB_WHILE_LOADING)},
+        "bomb-late-hostile.com": {"/": html(BOMB_WHILE_BROWSED)},
+        "bomb-cdn-hostile.net": {"/p.gif": PIXEL, "/hanging.gif": Resource(body=PIXEL.body, delay=120)},
+        "www.after-hostile.com": {"/": html("<script src='https://cdn.after-cdn.net/a.js'></script>")},
+        "cdn.after-cdn.net": {"/a.js": js("var a = 1;")},
+    })
+    db = sqlite_url(tmp_path)
+    loading, late = "https://bomb-load-hostile.com/", "https://bomb-late-hostile.com/"
+    try:
+        result = scrapy_crawl(web, db, loading, late, NEXT, PROBE, timeout=150, HOSTPAIRS_LOAD_WAIT=40)
+        visits, dependencies = stored_visits(db)
+        assert_crawl_went_on(result, visits, web, probe)
+    finally:
+        web.stop()
+    assert visits[loading].error == "renderer crashed"
+    assert visits[late].error == "renderer crashed"
+    assert visits[late].status == 200
+    assert "https://bomb-cdn-hostile.net/p.gif" in {d.url for d in dependencies[late]}  # what it saw is kept
+    assert (visits[late].finished_at - visits[late].started_at).total_seconds() < 35  # cut by the crash
+    assert visits[NEXT].error is None
+
+
+# --- Chromium killed from outside ------------------------------------------------------------------
+
+@dataclass
+class BrowserKiller:
+    """A page whose first fetch has the browser killed (SIGKILL to every Chromium process of the
+    crawl) `after` seconds later: the out-of-memory killer, an operator, a crash of Chromium itself."""
+
+    web_port: list[int]
+    after: float
+    killed: list[int] = field(default_factory=list)
+
+    def __call__(self, path: str) -> Resource:
+        if not self.killed:
+            self.killed.append(0)
+            threading.Thread(target=self._kill, daemon=True).start()
+        return html("<h1>the browser dies here</h1><img src='/p.gif'>")
+
+    def _kill(self) -> None:
+        time.sleep(self.after)
+        self.killed[:] = sorted(browser_processes(self.web_port[0]))
+        for pid in self.killed:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("moment", ["while loading", "while browsing"])
+def test_a_browser_killed_mid_crawl_is_restarted_and_the_next_visits_succeed(moment: str, tmp_path: Path) -> None:
+    port: list[int] = []
+    killer = BrowserKiller(port, after=0.0 if moment == "while loading" else 1.0)
+    slow = Resource(body=PIXEL.body, content_type="image/gif", delay=5 if moment == "while loading" else 0)
+    web, probe = start_web({
+        "before-kill-hostile.com": {"/": html("<h1>before</h1>")},
+        "kill-hostile.com": {"/": killer, "/p.gif": slow},
+        "www.after-hostile.com": {"/": html("<script src='https://cdn.after-cdn.net/a.js'></script>")},
+        "cdn.after-cdn.net": {"/a.js": js("var a = 1;")},
+        "second-after-hostile.com": {"/": html("<h1>second</h1>")},
+    })
+    port.append(web.port)
+    before, killed = "https://before-kill-hostile.com/", "https://kill-hostile.com/"
+    second = "https://second-after-hostile.com/"
+    db = sqlite_url(tmp_path)
+    try:
+        result = scrapy_crawl(web, db, before, killed, NEXT, second, PROBE, timeout=150, HOSTPAIRS_DWELL=3)
+        visits, dependencies = stored_visits(db)
+        assert_crawl_went_on(result, visits, web, probe)
+    finally:
+        web.stop()
+    assert killer.killed and not any(pid_alive(pid) for pid in killer.killed)
+    # killed while its page loaded, the visit is tried again in the new browser; killed while
+    # browsing, it ends there with what it saw
+    killed_error = None if moment == "while loading" else "browser closed during the visit"
+    assert {url: visit.error for url, visit in visits.items()} == {
+        before: None, killed: killed_error, NEXT: None, second: None, PROBE: None}
+    assert "https://kill-hostile.com/p.gif" in {d.url for d in dependencies[killed]}
+    assert "https://cdn.after-cdn.net/a.js" in {d.url for d in dependencies[NEXT]}

@@ -58,6 +58,14 @@ class BrowserCapture:
         await capture.frames.find_main_frame()
         return capture
 
+    async def go_offline(self) -> None:
+        """Fail every request of the page from now on (and those still loading)."""
+        try:
+            await asyncio.wait_for(self.session.send("Network.emulateNetworkConditions", {
+                "offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}), STEP_TIMEOUT)
+        except Exception as exc:
+            logger.debug("could not take %s offline: %s", self.requested_url, exc)
+
     def note_blocked(self, url: str, reason: str) -> None:
         """Remember why the crawler refused a request, to report it instead of a bare network error."""
         self.network.note_blocked(url, reason)
@@ -68,11 +76,8 @@ class BrowserCapture:
         Nothing the page starts from now on leaves the browser (the visit is over and about to be
         torn down). After an error the page may not answer, so only what the browser itself knows
         is read."""
-        try:
-            await asyncio.wait_for(self.session.send("Network.emulateNetworkConditions", {
-                "offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}), STEP_TIMEOUT)
-        except Exception as exc:
-            logger.debug("could not take %s offline: %s", self.requested_url, exc)
+        if not self.page.is_closed():  # a crashed page is closed: its DevTools session never answers
+            await self.go_offline()
         frames = await self.frames.observations(inspect_elements=error is None)
         links, forms = await read_links_and_forms(self.page) if error is None else ([], [])
         cookies = self.network.refused_cookies + await read_cookies(self.page)
