@@ -6,7 +6,7 @@ one-line message (printed by the CLI, returned as `{"message"}` by the API)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 
 from hostpairs.extractors.host_pairs import CAUSES
 from hostpairs.extractors.hosts import is_ip_address, query_host
@@ -36,12 +36,14 @@ def host(value: str) -> HostQuery:
 
 
 def date(value: str | None, name: str) -> datetime | None:
-    """A date or date-time (UTC) bounding a query, or None when not given."""
+    """A date or date-time bounding a query, as naive UTC (one with an offset is converted), or
+    None when not given."""
     if not value:
         return None
     try:
-        return datetime.fromisoformat(value)
-    except ValueError:
+        parsed = datetime.fromisoformat(value)
+        return parsed.astimezone(timezone.utc).replace(tzinfo=None) if parsed.tzinfo else parsed
+    except (ValueError, OverflowError):
         raise InvalidQuery(f"{name}: not a date: {value!r} (use YYYY-MM-DD or 'YYYY-MM-DD HH:MM:SS')") from None
 
 

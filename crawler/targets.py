@@ -40,11 +40,18 @@ def read_seed_urls(path: str | Path) -> list[str]:
     return urls
 
 
+def _is_file(target: str) -> bool:
+    try:
+        return Path(target).is_file()
+    except OSError:  # a name too long for a file name, say: not a seed file
+        return False
+
+
 def expand_targets(targets: list[str]) -> list[str]:
     """URLs as given, seed files replaced by the URLs they list; order kept, duplicates dropped."""
     urls: list[str] = []
     for target in targets:
-        if Path(target).is_file():
+        if _is_file(target):
             try:
                 urls.extend(read_seed_urls(target))
             except ValueError as exc:

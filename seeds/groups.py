@@ -55,19 +55,30 @@ class SeedFileError(ValueError):
         super().__init__(f"{where}: {message}")
 
 
+MAX_DURATION_SECONDS = 366 * 86400
+"""The longest interval or jitter a schedule takes: a year (longer ones overflow the calendar)."""
+
+
 def parse_duration(value: str | int) -> int:
-    """Seconds in ``"30s"``, ``"15m"``, ``"6h"``, ``"1d"``, ``"1w"``, ``"1h30m"`` or an integer."""
+    """Seconds in ``"30s"``, ``"15m"``, ``"6h"``, ``"1d"``, ``"1w"``, ``"1h30m"`` or an integer
+    (at most MAX_DURATION_SECONDS)."""
     if isinstance(value, int) and not isinstance(value, bool):
         if value < 0:
             raise ValueError(f"negative duration {value}")
-        return value
+        return _at_most_a_year(value, value)
     if not isinstance(value, str):
         raise ValueError(f"duration must be a string or integer seconds, not {type(value).__name__}")
     text = value.strip()
     match = _DURATION.fullmatch(text)
     if not text or match is None:
         raise ValueError(f"bad duration {value!r} (use e.g. 30s, 15m, 6h, 1d, 1w, 1h30m or integer seconds)")
-    return sum(int(n) * unit for n, unit in zip(match.groups(), _UNITS.values()) if n)
+    return _at_most_a_year(sum(int(n) * unit for n, unit in zip(match.groups(), _UNITS.values()) if n), value)
+
+
+def _at_most_a_year(seconds: int, value: str | int) -> int:
+    if seconds > MAX_DURATION_SECONDS:
+        raise ValueError(f"duration {value!r} is longer than {format_duration(MAX_DURATION_SECONDS)}")
+    return seconds
 
 
 def format_duration(seconds: int) -> str:

@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 from croniter import CroniterBadDateError, croniter
 
-from hostpairs.extractors.hosts import normalize_host
+from hostpairs.extractors.hosts import host_of, normalize_host
 from hostpairs.seeds.groups import (
     DEFAULT_DEPTH,
     DEFAULT_JITTER_SECONDS,
@@ -89,7 +89,7 @@ def url_problem(url: str) -> str | None:
         return f"malformed URL {url!r}"
     if parts.scheme.lower() not in ("http", "https"):
         return f"URL {url!r} must start with http:// or https://"
-    if not parts.hostname or any(c.isspace() for c in url):
+    if not parts.hostname or host_of(url) is None or any(c.isspace() for c in url):
         return f"malformed URL {url!r}"
     return None
 

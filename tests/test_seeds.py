@@ -536,3 +536,9 @@ def test_catch_up_for_cron_groups() -> None:
     after = schedule_after_run(g, due, now, random.Random(1)).run_at
     assert after == datetime(2025, 3, 11, 12, 0, tzinfo=timezone.utc)
     assert not is_due(after, now)
+
+
+def test_durations_longer_than_a_year_are_refused() -> None:
+    assert parse_duration("52w2d") == 366 * 86400
+    with pytest.raises(ValueError, match="longer than"):
+        parse_duration("52w3d")

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import sys
 
+import click
 import typer
+from rich.markup import escape
 
 from hostpairs.cli import alerts, crawling, demo, lookups, seeds, serving
 from hostpairs.cli.common import err
@@ -20,9 +22,20 @@ app.add_typer(alerts.app, name="alerts")
 
 
 def main() -> None:
-    """Console-script entry point: one-line errors, no tracebacks."""
+    """Console-script entry point: one-line errors (usage errors included), no tracebacks."""
     try:
-        app()
-    except KeyboardInterrupt:
+        status = app(standalone_mode=False, prog_name="hostpairs")
+    except click.UsageError as exc:
+        where = exc.ctx.command_path if exc.ctx else "hostpairs"
+        message = " ".join(exc.format_message().split())
+        if message:  # (no message: a bare command group, whose help was printed)
+                err.print(f"[bold red]error:[/] {escape(where)}: {escape(message)} (see {escape(where)} --help)",
+                      soft_wrap=True)
+        sys.exit(2)
+    except click.ClickException as exc:
+        err.print(f"[bold red]error:[/] {escape(' '.join(exc.format_message().split()))}", soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except (KeyboardInterrupt, click.Abort):
         err.print("interrupted")
         sys.exit(130)
+    sys.exit(status if isinstance(status, int) else 0)

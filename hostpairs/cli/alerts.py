@@ -49,7 +49,8 @@ def alerts(
 
 
 @app.command("ack")
-def alerts_ack(alert_ids: list[int] = typer.Argument(..., help="Alert IDs."), db: str | None = DbOption) -> None:
+def alerts_ack(alert_ids: list[int] = typer.Argument(..., min=1, max=2**63 - 1, help="Alert IDs."),
+               db: str | None = DbOption) -> None:
     """Acknowledge alerts: the same page, host and kind may alert again afterwards."""
     from hostpairs.storage.alerts import acknowledge
     from hostpairs.storage.times import utcnow

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from hostpairs.cli.common import DbOption, database_url, err, fail, out, sessions_for
+from hostpairs.cli.common import DbOption, checked, database_url, err, fail, out, sessions_for
 from hostpairs.crawler import settings as defaults
 
 app = typer.Typer()
@@ -49,10 +49,16 @@ def crawl_options(db: str | None, db_retry: float, depth: int, max_pages: int, d
     from hostpairs.crawler.host_rules import HostRules, HostRulesError
     from hostpairs.crawler.options import CrawlOptions
 
+    from hostpairs.crawler.targets import TargetError, check_url
+
     try:
         HostRules.parse(host_rules)
-    except HostRulesError as exc:
-        fail(str(exc))
+        for url in webhook:
+            check_url(url)
+    except (HostRulesError, TargetError) as exc:
+        fail(f"--host-rules: {exc}" if isinstance(exc, HostRulesError) else f"--webhook: {exc}")
+    if alert_file and (Path(alert_file).is_dir() or not Path(alert_file).parent.is_dir()):
+        fail(f"--alert-file: cannot append to {alert_file!r} (a directory, or in a missing one)")
     return CrawlOptions(db=database_url(db), db_retry=db_retry, depth=depth, max_pages=max_pages, dwell=dwell,
                         page_timeout=page_timeout, load_wait=load_wait, host_rules=host_rules,
                         allow_private=allow_private, mode=mode.value, alert_file=alert_file, webhooks=tuple(webhook),
@@ -91,6 +97,7 @@ def crawl(
     verbose: bool = VerboseOption,
 ) -> None:
     """Visit TARGETS (or seed groups) in headless Chromium and store what the visits observed."""
+    from hostpairs.api import parameters
     from hostpairs.crawler.run import run_crawl
     from hostpairs.crawler.targets import TargetError, expand_targets
 
@@ -98,6 +105,7 @@ def crawl(
         urls = expand_targets(targets or [])
     except TargetError as exc:
         fail(str(exc))
+    checked(parameters.date, due, "--due")
     options = crawl_options(db, db_retry, depth, max_pages, dwell, page_timeout, load_wait, host_rules,
                             allow_private, mode, alert_file, webhook, verbose)
     groups = seed_groups(seeds) if seeds else []

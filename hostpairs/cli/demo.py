@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from hostpairs.cli.common import sessions_for
+
 app = typer.Typer()
 
 
@@ -14,4 +16,6 @@ def demo(db: str | None = typer.Option(None, "--db", help="Database to use as it
     bank's script is tampered with, the next scheduled crawl, the alert, the pivot."""
     from hostpairs.demoweb.story import tell_story
 
+    if db is not None:
+        sessions_for(db)  # a database given that cannot be used fails before the demo web starts
     raise typer.Exit(tell_story(db, dwell))
