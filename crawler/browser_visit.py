@@ -1,5 +1,10 @@
 """A visit in the browser: the page is guarded and captured before it loads, watched while it
-loads, then browsed like a user and read out (scrapy-playwright gives the page to the spider)."""
+loads, then browsed like a user and read out (scrapy-playwright gives the page to the spider).
+
+A visit always ends in a PageCapture: a page that crashes its renderer, loses its browser, never
+finishes its document, or trips a download or a navigation while scrapy-playwright reads it is
+recorded with what it showed and why it ended; the per-visit limits it reached (`VisitLimits`)
+are in `limits_hit`."""
 
 from __future__ import annotations
 
@@ -11,11 +16,13 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import scrapy
-from playwright.async_api import Page, Route
+from playwright.async_api import Dialog, Frame, Page, Route
+from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 from scrapy.settings import BaseSettings
 
 from hostpairs.crawler.browsing import STEP_TIMEOUT, PageUnresponsive, simulate_user
-from hostpairs.crawler.capture import BrowserCapture
+from hostpairs.crawler.capture import BrowserCapture, CaptureLimits
+from hostpairs.crawler.capture.page_scripts import storm_caps_js
 from hostpairs.crawler.errors import one_line
 from hostpairs.crawler.safety import AddressGuard
 from hostpairs.extractors.observations import PageCapture
@@ -30,9 +37,46 @@ ATTACH_TIMEOUT = STEP_TIMEOUT * 2
 RENDERER_CRASHED = "renderer crashed"
 BROWSER_CLOSED = "browser closed during the visit"
 PAGE_CLOSED = "page closed during the visit"
+UNRESPONSIVE_WHILE_LOADING = "page unresponsive while loading"
 
 _context_numbers = itertools.count(1)
 _T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class VisitLimits:
+    """The per-visit limits of crawler/settings.py, read once per request."""
+
+    page_timeout: float = 30.0
+    load_wait: float = 10.0
+    dwell: float = 5.0
+    visit_timeout: float = 90.0
+    max_frames: int = 1000
+    max_requests: int = 5000
+    max_response_bytes: int = 32 * 1024 * 1024
+    max_visit_bytes: int = 128 * 1024 * 1024
+    max_dialogs: int = 20
+    max_popups: int = 20
+
+    @classmethod
+    def from_settings(cls, settings: BaseSettings) -> VisitLimits:
+        return cls(
+            page_timeout=settings.getfloat("HOSTPAIRS_PAGE_TIMEOUT"),
+            load_wait=settings.getfloat("HOSTPAIRS_LOAD_WAIT"),
+            dwell=settings.getfloat("HOSTPAIRS_DWELL"),
+            visit_timeout=settings.getfloat("HOSTPAIRS_VISIT_TIMEOUT"),
+            max_frames=settings.getint("HOSTPAIRS_MAX_FRAMES"),
+            max_requests=settings.getint("HOSTPAIRS_MAX_REQUESTS"),
+            max_response_bytes=settings.getint("HOSTPAIRS_MAX_RESPONSE_BYTES"),
+            max_visit_bytes=settings.getint("HOSTPAIRS_MAX_VISIT_BYTES"),
+            max_dialogs=settings.getint("HOSTPAIRS_MAX_DIALOGS"),
+            max_popups=settings.getint("HOSTPAIRS_MAX_POPUPS"),
+        )
+
+    def capture_limits(self) -> CaptureLimits:
+        return CaptureLimits(max_frames=self.max_frames, max_requests=self.max_requests,
+                             max_response_bytes=self.max_response_bytes, max_visit_bytes=self.max_visit_bytes,
+                             max_popups=self.max_popups)
 
 
 class PageLost(Exception):
@@ -44,6 +88,7 @@ class _Visit:
     """One visit across the pages scrapy-playwright may try it in (a page whose target closes
     during navigation is retried with a new one), kept in the request's meta."""
 
+    limits: VisitLimits = field(default_factory=VisitLimits)
     page: Page | None = None
     capture: BrowserCapture | None = None
     watchdog: asyncio.TimerHandle | None = None
@@ -52,17 +97,22 @@ class _Visit:
     lost_reason: str | None = None
     """Why the page went away under the visit (renderer crash, browser killed)."""
     lost: asyncio.Event = field(default_factory=asyncio.Event)
+    dialogs: int = 0
 
     @property
     def over(self) -> bool:
         """Nothing more can come of this visit: retries must fail at once."""
         return self.abandoned or self.lost_reason == RENDERER_CRASHED
 
+    def limits_hit(self) -> tuple[str, ...]:
+        """The limits this visit's page reached that the capture does not know of."""
+        return (f"dialogs {self.limits.max_dialogs}",) if self.dialogs >= self.limits.max_dialogs > 0 else ()
+
 
 def _visit_of(request: scrapy.Request) -> _Visit:
     visit = request.meta.get("hostpairs_visit")
     if visit is None:
-        visit = request.meta["hostpairs_visit"] = _Visit()
+        visit = request.meta["hostpairs_visit"] = _Visit(request.meta.get("hostpairs_limits") or VisitLimits())
     return visit
 
 
@@ -72,6 +122,14 @@ async def close_quietly(closing: Awaitable[None]) -> None:
         await asyncio.wait_for(closing, STEP_TIMEOUT * 2)
     except Exception as exc:
         logger.debug("close failed: %s", exc)
+
+
+def _frame_of(route: Route) -> Frame | None:
+    """The frame a routed request belongs to (None for requests of no frame: service workers)."""
+    try:
+        return route.request.frame
+    except Exception:
+        return None
 
 
 def _page_of(route: Route) -> Page | None:
@@ -100,6 +158,7 @@ def browser_meta(settings: BaseSettings, prepare_page: Any) -> dict[str, Any]:
         # Hand the page over at DOMContentLoaded: one hanging frame or tracker must not cost the
         # visit its user simulation and final DOM (`browse` waits for load a bounded time).
         "playwright_page_goto_kwargs": {"wait_until": "domcontentloaded"},
+        "hostpairs_limits": VisitLimits.from_settings(settings),
     }
 
 
@@ -118,12 +177,23 @@ async def prepare_page(page: Page, request: scrapy.Request, guard: AddressGuard,
     _arm_watchdog(visit, navigation_timeout + HANDOVER_GRACE)
 
     capture: BrowserCapture | None = None
+    limits = visit.limits
+    frames_seen = 1  # the main frame
+    refused_frames: set[Frame] = set()
+
+    def frame_attached(frame: Frame) -> None:
+        """Frames past the frame limit are refused everything: they load nothing."""
+        nonlocal frames_seen
+        frames_seen += 1
+        if 0 < limits.max_frames < frames_seen:
+            refused_frames.add(frame)
 
     async def page_guard(route: Route) -> None:
         if capture is None:
             await route.abort("blockedbyclient")
             return
-        if refusal := await guard.refusal(route.request.url):
+        refusal = capture.refusal(bool(refused_frames) and _frame_of(route) in refused_frames)
+        if refusal or (refusal := await guard.refusal(route.request.url)):
             capture.note_blocked(route.request.url, refusal)
             await route.abort("blockedbyclient")
         else:
@@ -136,16 +206,30 @@ async def prepare_page(page: Page, request: scrapy.Request, guard: AddressGuard,
         else:
             await route.abort("blockedbyclient")
 
+    async def dismiss(dialog: Dialog) -> None:
+        visit.dialogs += 1
+        try:
+            await dialog.dismiss()
+        except Exception as exc:  # the page went away meanwhile
+            logger.debug("could not dismiss a dialog: %s", exc)
+
     # The page's own route runs before scrapy-playwright's; the context's sees what is left.
     await page.route("**", page_guard)
     await page.context.route("**", popup_guard)
+    await page.add_init_script(storm_caps_js(visit.limits.max_dialogs, visit.limits.max_popups))
+    # After DOMContentLoaded scrapy-playwright only reads the page out before handing it over:
+    # a page that starts a busy loop then (at load) is closed sooner than a loading one.
+    page.on("domcontentloaded", lambda _: visit.page is page and visit.watchdog is not None
+            and _arm_watchdog(visit, HANDOVER_GRACE))
+    page.on("frameattached", frame_attached)
     page.on("popup", lambda popup: asyncio.ensure_future(close_quietly(popup.close())))
-    page.on("dialog", lambda dialog: dialog.dismiss())
+    page.on("dialog", dismiss)
     page.on("crash", lambda _: _page_lost(visit, page, RENDERER_CRASHED))
     page.on("close", lambda _: _page_lost(visit, page, PAGE_CLOSED))
     # A renderer that died while the page was being created never answers: bounded.
     capture = await asyncio.wait_for(
-        BrowserCapture.attach(page, request.url, request.meta.get("depth", 0), check_connection=guard.connected),
+        BrowserCapture.attach(page, request.url, request.meta.get("depth", 0), check_connection=guard.connected,
+                              limits=limits.capture_limits()),
         ATTACH_TIMEOUT)
     visit.capture = capture
 
@@ -234,52 +318,98 @@ async def browse(page: Page, request: scrapy.Request, dwell: float, visit_timeou
     crash or a browser that goes away ends the visit there, with what it had observed."""
     visit = _visit_of(request)
     handed_over(request)
-    capture = visit.capture
-    if capture is None:
+    if visit.capture is None:
         await close_quietly(page.context.close())
         return PageCapture.failure(request.url, "browser", request.meta.get("depth", 0), "browser capture did not start")
+    return await _browse(page, visit, visit.capture, dwell, visit_timeout, load_wait)
+
+
+async def _browse(page: Page, visit: _Visit, capture: BrowserCapture, dwell: float, visit_timeout: float,
+                  load_wait: float | None, limits_hit: tuple[str, ...] = ()) -> PageCapture:
+    """The user's visit and its read-out; `load_wait` None: the document never finished, so
+    there is no load event to wait for."""
     error = None
     load_finished = False
 
     async def user_visit() -> None:
         nonlocal load_finished
-        load_finished = await _load_event(page, load_wait)
+        if load_wait is not None:
+            load_finished = await _load_event(page, load_wait)
         await simulate_user(page, dwell)
 
+    page_answers = True
     try:
         async with asyncio.timeout(visit_timeout):
             await _unless_lost(visit, user_visit())
     except (PageUnresponsive, PageLost) as exc:
         error = one_line(exc)
+        page_answers = False
     except TimeoutError:
         error = "visit timed out"
+        limits_hit += (f"visit timeout {visit_timeout:g} s",)
     try:
-        result = await capture.finish(error=error)
+        result = await capture.finish(error=error, page_answers=page_answers)
     finally:
         await close_quietly(page.context.close())
     result.load_finished = load_finished
-    if not load_finished and error is None:
-        result.limits_hit = (f"load wait {load_wait:g} s",)
+    if not load_finished and error is None and load_wait is not None:
+        limits_hit = (f"load wait {load_wait:g} s", *limits_hit)
+    result.limits_hit = _merged(limits_hit, visit.limits_hit(), result.limits_hit)
     return result
 
 
+def _merged(*groups: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(limit for group in groups for limit in group))
+
+
+async def _answers(page: Page) -> bool:
+    """Whether the page's main thread runs a script within a step's timeout (a page navigating
+    meanwhile answers too)."""
+    try:
+        await asyncio.wait_for(page.evaluate("1"), STEP_TIMEOUT)
+    except asyncio.TimeoutError:
+        return False
+    except Exception as exc:
+        logger.debug("evaluate failed: %s", exc)
+        return not page.is_closed()
+    return True
+
+
 async def failed(request: scrapy.Request, exception: BaseException) -> PageCapture:
-    """What a visit whose page failed to load observed, with its error; the context is closed."""
+    """What a visit whose page failed to load observed, with its error; the context is closed.
+
+    A page that did show a document of its own is browsed all the same when it still answers:
+    one whose document never finished within the page timeout (it trickles forever, records the
+    limit), and one that tripped scrapy-playwright after DOMContentLoaded (a scripted download,
+    a page that navigates while it is read)."""
     visit = _visit_of(request)
     handed_over(request)
+    limits = visit.limits
     error = one_line(exception)
     capture = visit.capture
     page: Page | None = request.meta.get("playwright_page") or visit.page
+    timed_out = isinstance(exception, PlaywrightTimeoutError)
+    limits_hit = (f"page timeout {limits.page_timeout:g} s",) if timed_out or visit.abandoned else ()
+    page_answers = not (visit.abandoned or visit.lost_reason or timed_out)
     if visit.abandoned:
-        error = "page unresponsive while loading (closed by the crawler)"
+        error = f"{UNRESPONSIVE_WHILE_LOADING} (closed by the crawler)"
     elif visit.lost_reason is not None:
         error = await _lost_reason(visit)
     elif capture is None and page is not None:
         error = f"browser capture did not start ({error})"
+    elif page is not None and capture is not None and not page.is_closed() and capture.document_committed:
+        if await _answers(page):
+            logger.debug("browsing %s despite: %s", request.url, error)
+            return await _browse(page, visit, capture, limits.dwell, limits.visit_timeout,
+                                 None if timed_out else limits.load_wait, limits_hit)
+        error = UNRESPONSIVE_WHILE_LOADING
     try:
         if capture is not None:
-            return await capture.finish(error=error)
-        return PageCapture.failure(request.url, "browser", request.meta.get("depth", 0), error)
+            result = await capture.finish(error=error, page_answers=page_answers)
+        else:
+            result = PageCapture.failure(request.url, "browser", request.meta.get("depth", 0), error)
+        result.limits_hit = _merged(limits_hit, visit.limits_hit(), result.limits_hit)
+        return result
     finally:
         if page is not None:
             await close_quietly(page.context.close())

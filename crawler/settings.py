@@ -24,6 +24,14 @@ HOSTPAIRS_IGNORE_HTTPS_ERRORS = True  # attacker hosts rarely have valid certifi
 HOSTPAIRS_DWELL = 5.0  # seconds a visit lasts after the load event or the load wait (scrolling and mouse included)
 HOSTPAIRS_LOAD_WAIT = 10.0  # seconds a visit waits after DOMContentLoaded for the load event, then browses anyway
 HOSTPAIRS_VISIT_TIMEOUT = 90.0  # hard cap on one visit after DOMContentLoaded, hostile pages included
+# Per-visit limits (browser mode). A visit records each one it reached (visits.limits_hit, as named
+# in quotes) and goes on as said.
+HOSTPAIRS_MAX_FRAMES = 1000  # frames recorded per visit; later ones are refused and load nothing ("frames 1000")
+HOSTPAIRS_MAX_REQUESTS = 5000  # requests recorded per visit; later ones are refused ("requests 5000")
+HOSTPAIRS_MAX_RESPONSE_BYTES = 32 * 1024 * 1024  # one response's body; past it the page goes offline ("response bytes N")
+HOSTPAIRS_MAX_VISIT_BYTES = 128 * 1024 * 1024  # all bodies of a visit; past it the page goes offline ("visit bytes N")
+HOSTPAIRS_MAX_DIALOGS = 20  # alert/confirm/prompt/print per document; later ones return at once, dismissed ("dialogs 20")
+HOSTPAIRS_MAX_POPUPS = 20  # window.open calls per document; later ones get no window ("popups 20")
 HOSTPAIRS_FINGERPRINTS = os.environ.get("HOSTPAIRS_FINGERPRINTS")  # a Wappalyzer data set; None = the bundled one
 HOSTPAIRS_CHROMIUM = os.environ.get("HOSTPAIRS_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 HOSTPAIRS_USER_AGENT = (

@@ -4,12 +4,14 @@ observed, and the crawl goes on."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -124,10 +126,14 @@ class Probe:
 
     web_port: list[int]
     seen: list[dict[int, tuple[str, int]]] = field(default_factory=list)
+    also: list[Callable[[], None]] = field(default_factory=list)
+    """More to note when the probe is fetched."""
 
     def __call__(self, path: str) -> Resource:
         time.sleep(0.5)  # the processes of the visit before (its context just closed) exit
         self.seen.append(browser_processes(self.web_port[0]))
+        for note in self.also:
+            note()
         return html("<h1>probe</h1>")
 
     def renderers(self) -> list[int]:
@@ -144,10 +150,17 @@ class Probe:
         assert max(self.renderers()) < 500 * 2**20, self.renderers()
 
 
+AFTER_SITES = {  # an ordinary page (NEXT) crawled after the hostile ones
+    "www.after-hostile.com": {"/": html("<script src='https://cdn.after-cdn.net/a.js'></script>")},
+    "cdn.after-cdn.net": {"/a.js": js("var a = 1;")},
+}
+
+
 def start_web(sites: dict[str, dict]) -> tuple[VirtualWeb, Probe]:
+    """The virtual web of `sites`, the ordinary page NEXT and the probe."""
     port: list[int] = []
     probe = Probe(port)
-    web = VirtualWeb({**sites, "probe-hostile.com": {"/": probe}})
+    web = VirtualWeb({**sites, **AFTER_SITES, "probe-hostile.com": {"/": probe}})
     web.start()
     port.append(web.port)
     return web, probe
@@ -156,7 +169,7 @@ def start_web(sites: dict[str, dict]) -> tuple[VirtualWeb, Probe]:
 PROBE = "https://probe-hostile.com/"
 
 
-def scrapy_crawl(web: VirtualWeb, db: str, *targets: str, timeout: float = 240,
+def scrapy_crawl(web: VirtualWeb, db: str, *targets: str, timeout: float = 240, env: dict[str, str] | None = None,
                  **settings: object) -> subprocess.CompletedProcess[str]:
     """`scrapy crawl hostpairs` of `targets` on the virtual web, one visit at a time (the probe,
     last, sees what the others left), with short visits and HOSTPAIRS_* `settings`. One download
@@ -169,9 +182,10 @@ def scrapy_crawl(web: VirtualWeb, db: str, *targets: str, timeout: float = 240,
     args = ["-a", "targets=" + " ".join(targets)]
     for name, value in options.items():
         args += ["-s", f"{name}={value}"]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    env.pop("HOSTPAIRS_DB", None)
-    return subprocess.run([sys.executable, "-m", "scrapy", "crawl", "hostpairs", *args], cwd=ROOT, env=env,
+    environment = {**os.environ, **(env or {}),
+                   "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    environment.pop("HOSTPAIRS_DB", None)
+    return subprocess.run([sys.executable, "-m", "scrapy", "crawl", "hostpairs", *args], cwd=ROOT, env=environment,
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -219,8 +233,6 @@ def test_a_renderer_crash_ends_its_visit_and_the_crawl_goes_on(tmp_path: Path) -
         "bomb-load-hostile.com": {"/": html(BOMB_WHILE_LOADING)},
         "bomb-late-hostile.com": {"/": html(BOMB_WHILE_BROWSED)},
         "bomb-cdn-hostile.net": {"/p.gif": PIXEL, "/hanging.gif": Resource(body=PIXEL.body, delay=120)},
-        "www.after-hostile.com": {"/": html("<script src='https://cdn.after-cdn.net/a.js'></script>")},
-        "cdn.after-cdn.net": {"/a.js": js("var a = 1;")},
     })
     db = sqlite_url(tmp_path)
     loading, late = "https://bomb-load-hostile.com/", "https://bomb-late-hostile.com/"
@@ -303,3 +315,107 @@ def test_a_browser_killed_mid_crawl_is_restarted_and_the_next_visits_succeed(mom
         before: None, killed: killed_error, NEXT: None, second: None, PROBE: None}
     assert "https://kill-hostile.com/p.gif" in {d.url for d in dependencies[killed]}
     assert "https://cdn.after-cdn.net/a.js" in {d.url for d in dependencies[NEXT]}
+
+
+# --- busy loops, dialog and popup storms, downloads ----------------------------------------------
+
+ANOTHER_IMAGE = "<img src='https://storm-cdn-hostile.net/after.gif'>"
+STORMS = {
+    # the main thread never yields before DOMContentLoaded: the page timeout ends the visit
+    "loop-head-hostile.com": {"/": html("<html><head><script>for (;;) {}</script></head><body>never</body></html>")},
+    # a busy loop in a cross-site frame after load (one renderer: the page stops answering)
+    "loop-frame-hostile.com": {"/": html("<h1>frame</h1><iframe src='https://loop-child-hostile.net/'></iframe>")},
+    "loop-child-hostile.net": {"/": html("<script>addEventListener('load', function () {"
+                                         " setTimeout(function () { for (;;) {} }, 100); });</script>")},
+    # dialogs without end before DOMContentLoaded; 1,500 of them at load, then an image
+    "alert-loop-hostile.com": {"/": html("<h1>alerts</h1><script>for (var i = 0; ; i++) { alert(i); }</script>")},
+    "dialog-storm-hostile.com": {"/": html("<h1>dialogs</h1><script>addEventListener('load', function () {"
+                                           " for (var i = 0; i < 500; i++) { alert(i); confirm(i); prompt(i); }"
+                                           f" document.body.insertAdjacentHTML('beforeend', \"{ANOTHER_IMAGE}\"); }});"
+                                           "</script>")},
+    # asks to stay on every unload while it navigates itself every 50 ms from load on
+    "beforeunload-hostile.com": {
+        "/": html("<h1>stay</h1><script>onbeforeunload = function (e) { e.preventDefault(); e.returnValue = 'stay';"
+                  " return 'stay'; }; addEventListener('load', function () { setInterval(function () {"
+                  " location.href = '/again?' + Math.random(); }, 50); });</script>"),
+        "/again": html("<h1>stay</h1><script>onbeforeunload = function () { return 'stay'; };</script>")},
+    # 2,000 windows in a loop before DOMContentLoaded; 50 every 10 ms for the whole visit
+    "popup-loop-hostile.com": {"/": html("<h1>popups</h1><script>for (var i = 0; i < 2000; i++) {"
+                                         " window.open('https://popup-land-hostile.com/' + i); }</script>" + ANOTHER_IMAGE)},
+    "popup-timer-hostile.com": {"/": html("<h1>popups</h1><script>setInterval(function () {"
+                                          " for (var i = 0; i < 50; i++) { window.open('https://popup-land-hostile.com/t'); }"
+                                          " }, 10);</script>" + ANOTHER_IMAGE)},
+    "popup-land-hostile.com": {"/t": html("<h1>landing</h1>")},
+    # a scripted <a download> click of an attachment, of a blob and of a data: URL
+    "download-click-hostile.com": {
+        "/": html("<h1>downloads</h1><a id='d' download href='/file.bin'>file</a><script>"
+                  "document.getElementById('d').click();"
+                  "function save(href, name) { var a = document.createElement('a'); a.href = href; a.download = name;"
+                  " document.body.appendChild(a); a.click(); }"
+                  "save(URL.createObjectURL(new Blob(['MARKER-BLOB-PAYLOAD'])), 'blob.bin');"
+                  "save('data:application/octet-stream;base64,TUFSS0VSLURBVEEtUEFZTE9BRA==', 'data.bin');"
+                  f"</script>{ANOTHER_IMAGE}"),
+        "/file.bin": Resource(body=b"MARKER-FILE-PAYLOAD" * 1000, content_type="application/octet-stream",
+                              headers={"Content-Disposition": "attachment; filename=file.bin"})},
+    "storm-cdn-hostile.net": {"/after.gif": PIXEL},
+}
+
+
+def files_holding(directory: Path, marker: bytes) -> list[Path]:
+    found = []
+    for path in directory.rglob("*"):
+        try:
+            if path.is_file() and marker in path.read_bytes():
+                found.append(path)
+        except OSError:
+            pass
+    return found
+
+
+def test_busy_loops_dialog_and_popup_storms_and_downloads_end_in_visits(tmp_path: Path) -> None:
+    web, probe = start_web(STORMS)
+    db = sqlite_url(tmp_path)
+    # The crawl's own home and temporary directory, where a saved download would land (short:
+    # Chromium's sockets live in the temporary directory).
+    scratch = Path(tempfile.mkdtemp(prefix="hp-"))
+    home, temp = scratch / "home", scratch / "tmp"
+    home.mkdir()
+    temp.mkdir()
+    payloads = (b"MARKER-FILE-PAYLOAD", b"MARKER-BLOB-PAYLOAD", b"MARKER-DATA-PAYLOAD")
+    saved: list[Path] = []
+    probe.also.append(lambda: saved.extend(f for marker in payloads for f in files_holding(scratch, marker)))
+    targets = [f"https://{host}/" for host in STORMS if "-child-" not in host and "-land-" not in host
+               and "-cdn-" not in host]
+    try:
+        result = scrapy_crawl(web, db, *targets, NEXT, PROBE, HOSTPAIRS_PAGE_TIMEOUT=8,
+                              env={"HOME": str(home), "TMPDIR": str(temp)})
+        visits, dependencies = stored_visits(db)
+        assert_crawl_went_on(result, visits, web, probe)
+        left_behind = [f for marker in payloads for f in files_holding(scratch, marker)]
+    finally:
+        web.stop()
+        shutil.rmtree(scratch, ignore_errors=True)
+    outcome = {url.split("/")[2]: (visit.error, visit.limits_hit) for url, visit in visits.items()}
+    assert outcome == {
+        "loop-head-hostile.com": ("page unresponsive while loading", "page timeout 8 s"),
+        "loop-frame-hostile.com": (outcome["loop-frame-hostile.com"][0], None),
+        "alert-loop-hostile.com": ("page unresponsive while loading", "page timeout 8 s, dialogs 20"),
+        "dialog-storm-hostile.com": (None, "dialogs 20"),
+        "beforeunload-hostile.com": (None, None),
+        "popup-loop-hostile.com": (None, "popups 20"),
+        "popup-timer-hostile.com": (None, "popups 20"),
+        "download-click-hostile.com": (None, None),
+        "www.after-hostile.com": (None, None),
+        "probe-hostile.com": (None, None),
+    }
+    assert outcome["loop-frame-hostile.com"][0].startswith("page unresponsive during")
+    after = "https://storm-cdn-hostile.net/after.gif"
+    for host in ("dialog-storm-hostile.com", "popup-loop-hostile.com", "popup-timer-hostile.com",
+                 "download-click-hostile.com"):  # the page went on after its storm
+        assert after in {d.url for d in dependencies[f"https://{host}/"]}, host
+    for host in ("popup-loop-hostile.com", "popup-timer-hostile.com"):
+        popups = [d for d in dependencies[f"https://{host}/"] if d.resource_type == "popup"]
+        assert len(popups) == 20
+    assert not [path for path in web.hits if path[0] == "popup-land-hostile.com"]  # popups load nothing
+    assert saved == [] and left_behind == []  # no download written anywhere, during the crawl or after
+    assert ("download-click-hostile.com", "/file.bin") in web.hits  # the attachment was asked for (and refused)

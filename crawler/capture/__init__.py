@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import dataclass
 
 from playwright.async_api import CDPSession, Page
 
@@ -24,39 +25,90 @@ from hostpairs.crawler.capture.frames import FrameTree
 from hostpairs.crawler.capture.network import POPUP_NOT_LOADED, ConnectionCheck, NetworkLog
 from hostpairs.extractors.observations import PageCapture
 
-__all__ = ["POPUP_NOT_LOADED", "BrowserCapture", "ConnectionCheck"]
+__all__ = ["POPUP_NOT_LOADED", "BrowserCapture", "CaptureLimits", "ConnectionCheck"]
 
 logger = logging.getLogger(__name__)
 
+READ_BUDGET = 30.0
+"""Seconds the final DOM of all frames may take to read at the end of a visit (5,000 frames
+would take minutes); frames not read by then are recorded without it."""
+
+
+@dataclass(frozen=True)
+class CaptureLimits:
+    """What one visit's capture records at most (0: no limit); see crawler/settings.py."""
+
+    max_frames: int = 0
+    max_requests: int = 0
+    max_response_bytes: int = 0
+    max_visit_bytes: int = 0
+    max_popups: int = 0
+
 
 class BrowserCapture:
-    """Collects DevTools events of one page; `finish()` returns the PageCapture."""
+    """Collects DevTools events of one page; `finish()` returns the PageCapture.
+
+    Past a byte limit the page is taken offline at once (what it still loads fails); frames and
+    requests past their limits are not recorded, and the crawler's guard refuses them
+    (`refuses`). The limits reached are the PageCapture's `limits_hit`."""
 
     def __init__(self, page: Page, session: CDPSession, requested_url: str, depth: int,
-                 check_connection: ConnectionCheck):
+                 check_connection: ConnectionCheck, limits: CaptureLimits | None = None):
         self.page = page
         self.session = session
         self.requested_url = requested_url
         self.depth = depth
         self.started_at = time.time()
-        self.frames = FrameTree(session)
-        self.network = NetworkLog(session, self.frames, check_connection)
+        self.limits = limits or CaptureLimits()
+        self.frames = FrameTree(session, self.limits.max_frames)
+        self.network = NetworkLog(session, self.frames, check_connection, self.limits.max_requests,
+                                  self.limits.max_response_bytes, self.limits.max_visit_bytes, self._limit_reached)
+        self._offline: asyncio.Task[None] | None = None
 
     @classmethod
     async def attach(cls, page: Page, requested_url: str, depth: int,
-                     check_connection: ConnectionCheck) -> BrowserCapture:
+                     check_connection: ConnectionCheck, limits: CaptureLimits | None = None) -> BrowserCapture:
         """Open a DevTools session on `page` and start recording (call before navigating).
 
         `check_connection(url, ip)` judges each address the browser connected to; a reason it
         returns is recorded as the request's error."""
         session = await page.context.new_cdp_session(page)
-        capture = cls(page, session, requested_url, depth, check_connection)
+        capture = cls(page, session, requested_url, depth, check_connection, limits)
         capture.frames.listen()
         capture.network.listen(page)
         await session.send("Page.enable")
         await session.send("Network.enable")
         await capture.frames.find_main_frame()
         return capture
+
+    def _limit_reached(self, limit: str) -> None:
+        logger.info("%s reached the limit of %s", self.requested_url, limit)
+        if "bytes" in limit and self._offline is None:
+            self._offline = asyncio.ensure_future(self.go_offline())
+
+    def limits_hit(self) -> tuple[str, ...]:
+        """The per-visit limits the page reached so far."""
+        hit = list(self.network.limits_reached)
+        if self.frames.frames_refused:
+            hit.append(f"frames {self.limits.max_frames}")
+        if 0 < self.limits.max_popups <= self.network.popups:
+            hit.append(f"popups {self.limits.max_popups}")
+        return tuple(hit)
+
+    def refusal(self, frame_is_refused: bool) -> str | None:
+        """Why the crawler refuses a request of the page now, if it does: past the visit's
+        request limit, or from a frame past its frame limit."""
+        if self.network.full:
+            return f"refused: the visit reached its limit of {self.limits.max_requests} requests"
+        if frame_is_refused:
+            return f"refused: the visit reached its limit of {self.limits.max_frames} frames"
+        return None
+
+    @property
+    def document_committed(self) -> bool:
+        """Whether the page's main frame shows a document of its own (it may still be loading)."""
+        url = self.frames.main_url
+        return bool(url) and url != "about:blank"
 
     async def go_offline(self) -> None:
         """Fail every request of the page from now on (and those still loading)."""
@@ -70,16 +122,20 @@ class BrowserCapture:
         """Remember why the crawler refused a request, to report it instead of a bare network error."""
         self.network.note_blocked(url, reason)
 
-    async def finish(self, error: str | None = None) -> PageCapture:
+    async def finish(self, error: str | None = None, page_answers: bool = True) -> PageCapture:
         """Take the page offline, gather frames, links and cookies, then return everything observed.
 
         Nothing the page starts from now on leaves the browser (the visit is over and about to be
         torn down). After an error the page may not answer, so only what the browser itself knows
-        is read."""
-        if not self.page.is_closed():  # a crashed page is closed: its DevTools session never answers
+        is read; a page known not to answer (`page_answers` False: a busy renderer, which also
+        holds up the offline switch) is not asked anything. The final DOM is read within
+        READ_BUDGET seconds, frames first to last."""
+        if page_answers and not self.page.is_closed():  # a crashed page is closed: nothing of it answers
             await self.go_offline()
-        frames = await self.frames.observations(inspect_elements=error is None)
-        links, forms = await read_links_and_forms(self.page) if error is None else ([], [])
+        deadline = time.monotonic() + READ_BUDGET
+        frames = await self.frames.observations(inspect_elements=error is None, deadline=deadline)
+        links, forms = (await read_links_and_forms(self.page, self.limits.max_frames, deadline)
+                        if error is None else ([], []))
         cookies = self.network.refused_cookies + await read_cookies(self.page)
         html = await read_markup(self.page, self.requested_url) if error is None else ""
         requests = await self.network.observations()
@@ -104,4 +160,5 @@ class BrowserCapture:
             cookies=cookies,
             html=html,
             response_headers=self.network.document_headers,
+            limits_hit=self.limits_hit(),
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from playwright.async_api import Page
 
@@ -15,10 +16,16 @@ from hostpairs.extractors.observations import CookieObservation, FormObservation
 logger = logging.getLogger(__name__)
 
 
-async def read_links_and_forms(page: Page) -> tuple[list[LinkObservation], list[FormObservation]]:
-    """Links and forms of every frame's final DOM; a frame that does not answer is skipped."""
+async def read_links_and_forms(page: Page, max_frames: int = 0, deadline: float | None = None,
+                               ) -> tuple[list[LinkObservation], list[FormObservation]]:
+    """Links and forms of every frame's final DOM (the first `max_frames`, until `deadline`, a
+    monotonic time); a frame that does not answer is skipped."""
     links, forms = [], []
-    for frame in page.frames:
+    frames = page.frames[:max_frames] if max_frames > 0 else page.frames
+    for frame in frames:
+        if deadline is not None and time.monotonic() > deadline:
+            logger.info("final DOM of %s: %d frames left unread", page.url, len(frames) - frames.index(frame))
+            break
         chain = playwright_frame_chain(frame)
         try:
             found = await asyncio.wait_for(frame.evaluate(DOM_REFERENCES_JS), STEP_TIMEOUT)

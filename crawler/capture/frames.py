@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,10 +56,14 @@ def playwright_frame_chain(frame: Frame) -> tuple[str, ...]:
 class FrameTree:
     """Every frame the page's DevTools session reported, by frame id."""
 
-    def __init__(self, session: CDPSession):
+    def __init__(self, session: CDPSession, max_frames: int = 0):
         self.session = session
         self.main_frame_id: str | None = None
         self.frames: dict[str, _FrameState] = {}
+        self.max_frames = max_frames
+        """Frames recorded at most, the main frame included (0: no limit); the crawler refuses
+        the requests of the frames past it, which therefore load nothing."""
+        self.frames_refused = 0
 
     def listen(self) -> None:
         """Follow the session's frame events (before `Page.enable`)."""
@@ -104,7 +109,14 @@ class FrameTree:
 
     # --- frame events -------------------------------------------------------------------------
 
+    @property
+    def full(self) -> bool:
+        return 0 < self.max_frames <= len(self.frames)
+
     def _on_frame_attached(self, params: dict[str, Any]) -> None:
+        if params["frameId"] not in self.frames and self.full:
+            self.frames_refused += 1
+            return
         stack = params.get("stack")
         self.frames[params["frameId"]] = _FrameState(
             parent_id=params.get("parentFrameId"),
@@ -114,6 +126,8 @@ class FrameTree:
 
     def _on_frame_navigated(self, params: dict[str, Any]) -> None:
         frame = params["frame"]
+        if frame["id"] not in self.frames and frame.get("parentId") and self.full:
+            return
         state = self.frames.setdefault(frame["id"], _FrameState(parent_id=frame.get("parentId")))
         state.url = frame["url"] + frame.get("urlFragment", "")
         state.name = frame.get("name") or state.name
@@ -130,12 +144,14 @@ class FrameTree:
 
     # --- the end of the visit -----------------------------------------------------------------
 
-    async def observations(self, inspect_elements: bool) -> list[FrameObservation]:
+    async def observations(self, inspect_elements: bool, deadline: float | None = None) -> list[FrameObservation]:
         """One FrameObservation a frame; with `inspect_elements`, attached child frames are also
-        checked for being hidden (the page must still answer)."""
+        checked for being hidden (the page must still answer), until `deadline` (monotonic)."""
         observations = []
         for frame_id, state in self.frames.items():
             hidden_reasons: tuple[str, ...] = ()
+            if deadline is not None and time.monotonic() > deadline:
+                inspect_elements = False
             inspected = inspect_elements and state.parent_id is not None and not state.detached
             if inspected:
                 hidden_reasons = await self._hidden_reasons(frame_id)

@@ -65,10 +65,24 @@ class NetworkLog:
     """The requests of one page, each placed in the page's `FrameTree`; a refusal
     `check_connection` returns for the address connected to is recorded as the request's error."""
 
-    def __init__(self, session: CDPSession, frames: FrameTree, check_connection: ConnectionCheck):
+    def __init__(self, session: CDPSession, frames: FrameTree, check_connection: ConnectionCheck,
+                 max_requests: int = 0, max_response_bytes: int = 0, max_visit_bytes: int = 0,
+                 on_limit: Callable[[str], None] | None = None):
         self.session = session
         self.frames = frames
         self.check_connection = check_connection
+        self.max_requests = max_requests
+        """Requests recorded at most (redirect hops, popups and websockets included; 0: no limit);
+        the crawler refuses those past it."""
+        self.max_response_bytes = max_response_bytes
+        self.max_visit_bytes = max_visit_bytes
+        self.on_limit = on_limit
+        """Called once with each limit reached ("requests 5000", "response bytes N", "visit bytes N")."""
+        self.limits_reached: dict[str, None] = {}
+        self.recorded = 0
+        self.popups = 0
+        self.body_bytes: dict[str, int] = {}
+        self.visit_bytes = 0
         self.requests: dict[str, _RequestState] = {}
         self.finished: list[RequestObservation] = []
         self.blocked: dict[str, str] = {}
@@ -86,7 +100,27 @@ class NetworkLog:
         self.session.on("Network.loadingFailed", self._on_loading_failed)
         self.session.on("Network.webSocketCreated", self._on_websocket)
         self.session.on("Network.responseReceivedExtraInfo", self._on_response_extra_info)
+        self.session.on("Network.dataReceived", self._on_data_received)
         page.on("request", self._on_browser_request)
+
+    @property
+    def full(self) -> bool:
+        """Whether the visit has recorded as many requests as it may."""
+        return 0 < self.max_requests <= self.recorded
+
+    def _reached(self, limit: str) -> None:
+        if limit not in self.limits_reached:
+            self.limits_reached[limit] = None
+            if self.on_limit is not None:
+                self.on_limit(limit)
+
+    def _count_new(self) -> bool:
+        """Count a request about to be recorded; False past the request limit (not recorded)."""
+        if self.full:
+            self._reached(f"requests {self.max_requests}")
+            return False
+        self.recorded += 1
+        return True
 
     def note_blocked(self, url: str, reason: str) -> None:
         """Remember why the crawler refused a request, to report it instead of a bare network error."""
@@ -100,6 +134,9 @@ class NetworkLog:
     def _on_window_open(self, params: dict[str, Any]) -> None:
         """A popup (window.open, a link or form targeting a new window): recorded from the page that
         opened it, never loaded — the crawler closes popups and refuses their requests."""
+        self.popups += 1
+        if not self._count_new():
+            return
         self.finished.append(RequestObservation(
             url=params["url"],
             resource_type="popup",
@@ -111,6 +148,9 @@ class NetworkLog:
 
     def _on_request(self, params: dict[str, Any]) -> None:
         request_id = params["requestId"]
+        if not self._count_new():
+            self._finish(request_id)
+            return
         previous = self.requests.pop(request_id, None)
         redirected_from = None
         if previous is not None and "redirectResponse" in params:
@@ -141,6 +181,8 @@ class NetworkLog:
         self.requests[request_id] = _RequestState(observation)
 
     def _on_websocket(self, params: dict[str, Any]) -> None:
+        if not self._count_new():
+            return
         initiator = params.get("initiator") or {}
         self.finished.append(
             RequestObservation(
@@ -174,6 +216,17 @@ class NetworkLog:
                     secure=cookie.get("secure", False), http_only=cookie.get("httpOnly", False),
                     same_site=cookie.get("sameSite"),
                 ))
+
+    def _on_data_received(self, params: dict[str, Any]) -> None:
+        """Count body bytes (as decoded: a compressed bomb counts at its real size)."""
+        length = params.get("dataLength") or 0
+        request_id = params["requestId"]
+        body = self.body_bytes[request_id] = self.body_bytes.get(request_id, 0) + length
+        self.visit_bytes += length
+        if 0 < self.max_response_bytes < body:
+            self._reached(f"response bytes {self.max_response_bytes}")
+        if 0 < self.max_visit_bytes < self.visit_bytes:
+            self._reached(f"visit bytes {self.max_visit_bytes}")
 
     def _on_loading_finished(self, params: dict[str, Any]) -> None:
         state = self.requests.get(params["requestId"])

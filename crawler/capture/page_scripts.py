@@ -19,3 +19,12 @@ MARKUP_JS = _page_script("markup")
 
 # The links and forms of one frame's document, forms with the sensitive fields they ask for.
 DOM_REFERENCES_JS = _page_script("dom_references")
+
+
+def storm_caps_js(max_dialogs: int, max_popups: int) -> str:
+    """The init script capping a document's dialogs and window.open calls (js/storm_caps.js)."""
+    return (_STORM_CAPS_JS.replace("__MAX_DIALOGS__", str(int(max_dialogs)))
+            .replace("__MAX_POPUPS__", str(int(max_popups))))
+
+
+_STORM_CAPS_JS = _page_script("storm_caps")
