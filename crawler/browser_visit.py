@@ -192,8 +192,12 @@ async def prepare_page(page: Page, request: scrapy.Request, guard: AddressGuard,
         if capture is None:
             await route.abort("blockedbyclient")
             return
-        refusal = capture.refusal(bool(refused_frames) and _frame_of(route) in refused_frames)
-        if refusal or (refusal := await guard.refusal(route.request.url)):
+        if refusal := capture.refusal(bool(refused_frames) and _frame_of(route) in refused_frames):
+            # past a limit: aborted, so that a refused frame shows no error page (each would be a
+            # document of its own, 200 KB or so)
+            capture.note_blocked(route.request.url, refusal)
+            await route.abort("aborted")
+        elif refusal := await guard.refusal(route.request.url):
             capture.note_blocked(route.request.url, refusal)
             await route.abort("blockedbyclient")
         else:
@@ -217,10 +221,6 @@ async def prepare_page(page: Page, request: scrapy.Request, guard: AddressGuard,
     await page.route("**", page_guard)
     await page.context.route("**", popup_guard)
     await page.add_init_script(storm_caps_js(visit.limits.max_dialogs, visit.limits.max_popups))
-    # After DOMContentLoaded scrapy-playwright only reads the page out before handing it over:
-    # a page that starts a busy loop then (at load) is closed sooner than a loading one.
-    page.on("domcontentloaded", lambda _: visit.page is page and visit.watchdog is not None
-            and _arm_watchdog(visit, HANDOVER_GRACE))
     page.on("frameattached", frame_attached)
     page.on("popup", lambda popup: asyncio.ensure_future(close_quietly(popup.close())))
     page.on("dialog", dismiss)

@@ -15,7 +15,7 @@ import socketserver
 import ssl
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -23,13 +23,40 @@ from urllib.parse import urlsplit
 
 @dataclass
 class Resource:
-    """A response: body, content type, status and extra headers."""
+    """A response: body, content type, status and extra headers.
+
+    For hostile pages: `stream` sends the body chunk by chunk as it is produced (chunked transfer
+    coding after `body`, which goes first): a response that trickles forever, or one too large
+    to hold; `hang_up` closes the connection after `body` without ending the response."""
 
     body: str | bytes = ""
     content_type: str = "text/html; charset=utf-8"
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    stream: Callable[[], Iterable[bytes]] | None = None
+    hang_up: bool = False
+
+
+def trickle(chunk: bytes, every: float, times: int | None = None) -> Callable[[], Iterator[bytes]]:
+    """A stream of `chunk` every `every` seconds, `times` times (None: until the client goes)."""
+    def chunks() -> Iterator[bytes]:
+        sent = 0
+        while times is None or sent < times:
+            threading.Event().wait(every)
+            sent += 1
+            yield chunk
+    return chunks
+
+
+def large(size: int, chunk: bytes = b"0" * 65536) -> Callable[[], Iterator[bytes]]:
+    """A stream of `size` bytes (repeats of `chunk`), as fast as the client takes them."""
+    def chunks() -> Iterator[bytes]:
+        left = size
+        while left > 0:
+            yield chunk[:left]
+            left -= len(chunk)
+    return chunks
 
 
 def redirect(location: str, status: int = 302) -> Resource:
@@ -125,14 +152,35 @@ class VirtualWeb:
                 self.server_header = resource.headers.get("Server", "hostpairs-virtualweb")
                 self.send_response(resource.status)
                 self.send_header("Content-Type", resource.content_type)
-                self.send_header("Content-Length", str(len(body)))
+                if resource.stream is not None:
+                    self.send_header("Transfer-Encoding", "chunked")
+                elif resource.hang_up:
+                    self.send_header("Content-Length", str(len(body) + 1024))  # more than will come
+                else:
+                    self.send_header("Content-Length", str(len(body)))
                 self.send_header("Cache-Control", "no-store")
                 for name, value in resource.headers.items():
                     if name != "Server":
                         self.send_header(name, value)
                 self.end_headers()
-                if self.command != "HEAD":
+                if self.command == "HEAD":
+                    return
+                if resource.stream is None:
                     self.wfile.write(body)
+                    if resource.hang_up:
+                        self.wfile.flush()
+                        self.close_connection = True
+                        self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                try:
+                    for chunk in ([body] if body else []) + [resource.stream()]:
+                        for piece in ([chunk] if isinstance(chunk, bytes) else chunk):
+                            if piece:
+                                self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                                self.wfile.flush()
+                    self.wfile.write(b"0\r\n\r\n")
+                except OSError:  # the client went away (a crawler that stopped reading)
+                    self.close_connection = True
 
             do_POST = do_GET
             do_HEAD = do_GET

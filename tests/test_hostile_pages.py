@@ -19,8 +19,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hostpairs.demoweb.server import PIXEL, Resource, VirtualWeb, html, js
-from hostpairs.storage.models import Dependency, Tracker, Visit
+from hostpairs.demoweb.server import PIXEL, Resource, VirtualWeb, html, js, large, redirect, trickle
+from hostpairs.storage.models import Dependency, Frame, Tracker, Visit
 from tests.conftest import ROOT, engine_for, run_cli, sqlite_url
 
 BANK = "https://www.knf-bank.com/"
@@ -200,6 +200,18 @@ def stored_visits(db: str) -> tuple[dict[str, Visit], dict[str, list[Dependency]
             dependencies[by_id[dependency.visit_id]].append(dependency)
     engine.dispose()
     return visits, dependencies
+
+
+def stored_frames(db: str) -> dict[str, list[Frame]]:
+    """Each visit's frames, by requested URL."""
+    engine = engine_for(db)
+    with Session(engine) as session:
+        urls = dict(session.execute(select(Visit.id, Visit.requested_url)).all())
+        frames: dict[str, list[Frame]] = {url: [] for url in urls.values()}
+        for frame in session.scalars(select(Frame)):
+            frames[urls[frame.visit_id]].append(frame)
+    engine.dispose()
+    return frames
 
 
 def assert_crawl_went_on(result: subprocess.CompletedProcess[str], visits: dict[str, Visit], web: VirtualWeb,
@@ -419,3 +431,113 @@ def test_busy_loops_dialog_and_popup_storms_and_downloads_end_in_visits(tmp_path
     assert not [path for path in web.hits if path[0] == "popup-land-hostile.com"]  # popups load nothing
     assert saved == [] and left_behind == []  # no download written anywhere, during the crawl or after
     assert ("download-click-hostile.com", "/file.bin") in web.hits  # the attachment was asked for (and refused)
+
+
+# --- documents that never end, frame floods, redirect loops, oversized responses ------------------
+
+MB = 2**20
+
+
+def _hop(path: str) -> Resource:
+    number = int(path.rsplit("/", 1)[1])
+    return redirect(f"/hop/{number + 1}") if number < 50 else html("<h1>the end of the chain</h1>")
+
+
+FRAME_FLOOD = """<h1>frames</h1><script>
+addEventListener('DOMContentLoaded', function () {
+  var n = 0;
+  (function more() {
+    for (var i = 0; i < 50 && n < 5000; i++, n++) {
+      var frame = document.createElement('iframe'); frame.src = 'https://frame-src-hostile.net/f?' + n;
+      frame.style.display = 'none';
+      document.body.appendChild(frame);
+    }
+    if (n < 5000) setTimeout(more, 0);
+  })();
+});</script>"""
+FETCH = ("<script>fetch('PATH').then(function (r) { return r.arrayBuffer(); }).then(function (b) {"
+         " new Image().src = '/done.gif?' + b.byteLength; }, function () { new Image().src = '/failed.gif'; });</script>")
+
+
+@dataclass
+class Sent:
+    """Counts what the server sent of a streamed body."""
+
+    total: dict[str, int] = field(default_factory=dict)
+
+    def counted(self, name: str, stream: Callable[[], Iterator[bytes]]) -> Callable[[], Iterator[bytes]]:
+        def chunks() -> Iterator[bytes]:
+            self.total[name] = 0
+            for chunk in stream():
+                self.total[name] += len(chunk)
+                yield chunk
+        return chunks
+
+
+def test_endless_documents_frame_floods_redirect_loops_and_oversized_responses(tmp_path: Path) -> None:
+    sent = Sent()
+    results = {"/done.gif": PIXEL, "/failed.gif": PIXEL}
+    web, probe = start_web({
+        # a document that never ends: a paragraph every 0.3 s for ever
+        "trickle-hostile.com": {"/": Resource(body="<html><body><h1>trickle</h1><img src='/p.gif'>",
+                                              stream=trickle(b"<p>more</p>", 0.3)), "/p.gif": PIXEL},
+        "frames-hostile.com": {"/": html(FRAME_FLOOD)},
+        "frame-src-hostile.net": {"/f": html("<p>frame</p>")},
+        "redirect-loop-hostile.com": {"/a": redirect("/b"), "/b": redirect("/a")},
+        "redirect-chain-hostile.com": {f"/hop/{number}": _hop for number in range(1, 52)},
+        # a 50 MB page; a 200 MB response; four 7 MB ones (each under the response limit, not together)
+        "big-page-hostile.com": {"/": Resource(body="<html><body><h1>big</h1><img src='/p.gif'><!-- filler",
+                                               stream=sent.counted("page", large(50 * MB))), "/p.gif": PIXEL},
+        "big-response-hostile.com": {"/": html("<h1>200 MB</h1>" + FETCH.replace("PATH", "/huge")), **results,
+                                     "/huge": Resource(content_type="application/octet-stream",
+                                                       stream=sent.counted("huge", large(200 * MB)))},
+        "many-responses-hostile.com": {  # at 1 MB every 0.1 s each, for the cut to come before their end
+            "/": html("<h1>4 x 7 MB</h1>" + "".join(FETCH.replace("PATH", f"/part{i}") for i in range(4))), **results,
+            **{f"/part{i}": Resource(content_type="application/octet-stream",
+                                     stream=sent.counted(f"part{i}", trickle(bytes(MB), 0.1, 7))) for i in range(4)}},
+    })
+    db = sqlite_url(tmp_path)
+    trickling, frames = "https://trickle-hostile.com/", "https://frames-hostile.com/"
+    loop, chain = "https://redirect-loop-hostile.com/a", "https://redirect-chain-hostile.com/hop/1"
+    big_page, big_response = "https://big-page-hostile.com/", "https://big-response-hostile.com/"
+    many = "https://many-responses-hostile.com/"
+    try:
+        result = scrapy_crawl(web, db, trickling, frames, loop, chain, big_page, big_response, many, NEXT, PROBE,
+                              HOSTPAIRS_PAGE_TIMEOUT=4, HOSTPAIRS_LOAD_WAIT=1, HOSTPAIRS_MAX_FRAMES=100,
+                              HOSTPAIRS_MAX_RESPONSE_BYTES=8 * MB, HOSTPAIRS_MAX_VISIT_BYTES=12 * MB)
+        visits, dependencies = stored_visits(db)
+        frame_rows = stored_frames(db)
+        assert_crawl_went_on(result, visits, web, probe)
+    finally:
+        web.stop()
+    # the endless document is browsed from what arrived once the page timeout is over
+    assert (visits[trickling].error, visits[trickling].limits_hit) == (None, "page timeout 4 s")
+    assert visits[trickling].load_finished is False
+    assert "https://trickle-hostile.com/p.gif" in {d.url for d in dependencies[trickling]}
+    # 5,000 frames (Chromium itself makes 1,000 at most): the first 100, the page's own included,
+    # recorded, the others refused. Making them keeps the page busy: it may stop answering.
+    assert visits[frames].error in (None, "page unresponsive during mouse move", "page unresponsive during scroll")
+    assert visits[frames].limits_hit in ("frames 100", "load wait 1 s, frames 100")
+    assert len(frame_rows[frames]) == 100
+    frame_loads = [d for d in dependencies[frames] if d.url.startswith("https://frame-src-hostile.net/")]
+    assert len([d for d in frame_loads if d.error is None]) == 99
+    assert {d.error for d in frame_loads if d.error} == {"refused: the visit reached its limit of 100 frames"}
+    assert len([hit for hit in web.hits if hit[0] == "frame-src-hostile.net"]) == 99
+    # redirects: Chromium makes 20 requests of a chain, each recorded, and refuses the 20th redirect
+    for url in (loop, chain):
+        assert visits[url].error == f"Page.goto: net::ERR_TOO_MANY_REDIRECTS at {url}"
+        assert visits[url].limits_hit == "redirects 20"
+        hops = [(d.status, d.error) for d in dependencies[url] if d.resource_type == "document"]
+        assert hops == [(302, None)] * 19 + [(None, "net::ERR_TOO_MANY_REDIRECTS")]
+    assert [path for host, path in web.hits if host == "redirect-chain-hostile.com"] == [
+        f"/hop/{number}" for number in range(1, 21)]
+    # sizes: cut at the limit; the 50 MB page is then browsed as far as it came
+    assert visits[big_page].limits_hit == "page timeout 4 s, response bytes 8388608"
+    assert visits[big_page].error is None and sent.total["page"] < 40 * MB
+    # (at loopback speed the visit's total may pass its limit too before the cut takes effect)
+    assert visits[big_response].limits_hit.startswith("response bytes 8388608") and sent.total["huge"] < 100 * MB
+    assert visits[many].limits_hit == "visit bytes 12582912"
+    assert sum(sent.total[f"part{i}"] for i in range(4)) < 24 * MB
+    for url in (big_response, many):
+        assert visits[url].error is None
+        assert any(d.url.endswith("/failed.gif") for d in dependencies[url])  # the page saw its fetch fail

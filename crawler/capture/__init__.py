@@ -84,7 +84,16 @@ class BrowserCapture:
     def _limit_reached(self, limit: str) -> None:
         logger.info("%s reached the limit of %s", self.requested_url, limit)
         if "bytes" in limit and self._offline is None:
-            self._offline = asyncio.ensure_future(self.go_offline())
+            self._offline = asyncio.ensure_future(self._cut())
+
+    async def _cut(self) -> None:
+        """Past a byte limit: no more requests, and the loads in flight stopped (the emulated
+        offline state alone lets a response that is already streaming go on)."""
+        await self.go_offline()
+        try:
+            await asyncio.wait_for(self.session.send("Page.stopLoading"), STEP_TIMEOUT)
+        except Exception as exc:
+            logger.debug("could not stop the loads of %s: %s", self.requested_url, exc)
 
     def limits_hit(self) -> tuple[str, ...]:
         """The per-visit limits the page reached so far."""

@@ -27,6 +27,10 @@ logger = logging.getLogger(__name__)
 ConnectionCheck = Callable[[str, str], str | None]  # (url, ip the browser connected to) -> refusal
 POPUP_NOT_LOADED = "popup not loaded: the crawler records popups but does not visit them"
 
+# Redirect hops Chromium follows for one request before it fails it (net::ERR_TOO_MANY_REDIRECTS):
+# a redirect loop or a longer chain is recorded hop by hop up to there ("redirects 20").
+CHROMIUM_MAX_REDIRECTS = 20
+
 # Bodies hashed for change detection; larger ones are skipped.
 _HASHED_RESOURCE_TYPES = {"script", "document"}
 _MAX_HASHED_BODY = 10 * 1024 * 1024
@@ -226,6 +230,11 @@ class NetworkLog:
         if 0 < self.max_response_bytes < body:
             self._reached(f"response bytes {self.max_response_bytes}")
         if 0 < self.max_visit_bytes < self.visit_bytes:
+            if f"visit bytes {self.max_visit_bytes}" not in self.limits_reached:
+                state = self.requests.get(request_id)
+                logger.info("visit bytes past %d with %s (%d bytes, %d requests with bodies): %s",
+                            self.max_visit_bytes, request_id, body, len(self.body_bytes),
+                            state.observation.url if state else "?")
             self._reached(f"visit bytes {self.max_visit_bytes}")
 
     def _on_loading_finished(self, params: dict[str, Any]) -> None:
@@ -242,6 +251,8 @@ class NetworkLog:
         if state is None:
             return
         error = params.get("errorText") or "failed"
+        if error == "net::ERR_TOO_MANY_REDIRECTS":
+            self._reached(f"redirects {CHROMIUM_MAX_REDIRECTS}")
         if params.get("blockedReason"):
             error = f"{error} (blocked: {params['blockedReason']})"
         if state.observation.url in self.blocked:
@@ -276,7 +287,10 @@ class NetworkLog:
                     body_sha256 = await asyncio.wait_for(state.hash_task, STEP_TIMEOUT)
                 except Exception:
                     body_sha256 = None
-            requests.append(replace(state.observation, body_sha256=body_sha256))
+            observation = state.observation
+            if observation.error is None and observation.url in self.blocked:  # aborted with no event
+                observation = replace(observation, error=self.blocked[observation.url])
+            requests.append(replace(observation, body_sha256=body_sha256))
         requests += await self._worker_requests({r.url for r in requests})
         requests.sort(key=lambda r: r.started_at or 0.0)
         return requests
