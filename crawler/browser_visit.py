@@ -57,6 +57,7 @@ class VisitLimits:
     max_visit_bytes: int = 128 * 1024 * 1024
     max_dialogs: int = 20
     max_popups: int = 20
+    max_messages: int = 10000
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> VisitLimits:
@@ -71,12 +72,13 @@ class VisitLimits:
             max_visit_bytes=settings.getint("HOSTPAIRS_MAX_VISIT_BYTES"),
             max_dialogs=settings.getint("HOSTPAIRS_MAX_DIALOGS"),
             max_popups=settings.getint("HOSTPAIRS_MAX_POPUPS"),
+            max_messages=settings.getint("HOSTPAIRS_MAX_MESSAGES"),
         )
 
     def capture_limits(self) -> CaptureLimits:
         return CaptureLimits(max_frames=self.max_frames, max_requests=self.max_requests,
                              max_response_bytes=self.max_response_bytes, max_visit_bytes=self.max_visit_bytes,
-                             max_popups=self.max_popups)
+                             max_popups=self.max_popups, max_messages=self.max_messages)
 
 
 class PageLost(Exception):
@@ -130,6 +132,20 @@ def _frame_of(route: Route) -> Frame | None:
         return route.request.frame
     except Exception:
         return None
+
+
+def _replaces_a_document(route: Route, capture: BrowserCapture) -> bool:
+    """Whether a routed request navigates a frame away from a document it shows: refused with a
+    network error, it would show Chromium's error page instead (the visit would end on
+    chrome-error://); aborted, the frame keeps its document. The visit's own first navigation
+    keeps its network error: scrapy-playwright takes an aborted one for a download."""
+    try:
+        if not route.request.is_navigation_request():
+            return False
+        frame = route.request.frame
+    except Exception:
+        return False
+    return frame.parent_frame is not None or capture.document_committed
 
 
 def _page_of(route: Route) -> Page | None:
@@ -199,7 +215,7 @@ async def prepare_page(page: Page, request: scrapy.Request, guard: AddressGuard,
             await route.abort("aborted")
         elif refusal := await guard.refusal(route.request.url):
             capture.note_blocked(route.request.url, refusal)
-            await route.abort("blockedbyclient")
+            await route.abort("aborted" if _replaces_a_document(route, capture) else "blockedbyclient")
         else:
             await route.fallback()
 
@@ -231,7 +247,37 @@ async def prepare_page(page: Page, request: scrapy.Request, guard: AddressGuard,
         BrowserCapture.attach(page, request.url, request.meta.get("depth", 0), check_connection=guard.connected,
                               limits=limits.capture_limits()),
         ATTACH_TIMEOUT)
+    await asyncio.wait_for(_guard_every_hop(capture, guard), ATTACH_TIMEOUT)
     visit.capture = capture
+
+
+async def _guard_every_hop(capture: BrowserCapture, guard: AddressGuard) -> None:
+    """Put the guard before every request of the page, redirect hops included: Playwright's routes
+    never see a redirect, so a page or the visited URL itself could redirect the browser into a
+    private network. The page's DevTools session intercepts each request (after Playwright's own
+    interception, which it does not disturb) and fails those the guard refuses."""
+    session = capture.session
+
+    async def paused(event: dict[str, Any]) -> None:
+        request_id, url = event["requestId"], event["request"]["url"]
+        try:
+            refusal = await guard.refusal(url)
+        except Exception as exc:  # fail closed
+            refusal = f"refused: the address guard failed ({one_line(exc)})"
+        try:
+            if refusal is None:
+                await session.send("Fetch.continueRequest", {"requestId": request_id})
+                return
+            capture.note_blocked(url, refusal)
+            navigates_away = event.get("resourceType") == "Document" and (
+                event.get("frameId") != capture.frames.main_frame_id or capture.document_committed)
+            await session.send("Fetch.failRequest", {"requestId": request_id,
+                                                     "errorReason": "Aborted" if navigates_away else "BlockedByClient"})
+        except Exception as exc:  # the page went away meanwhile
+            logger.debug("could not answer an intercepted request: %s", exc)
+
+    session.on("Fetch.requestPaused", lambda event: asyncio.ensure_future(paused(event)))
+    await session.send("Fetch.enable", {"patterns": [{"urlPattern": "*", "requestStage": "Request"}]})
 
 
 def _arm_watchdog(visit: _Visit, delay: float) -> None:
@@ -267,21 +313,27 @@ def handed_over(request: scrapy.Request) -> None:
         visit.watchdog = None
 
 
-async def _unless_lost(visit: _Visit, awaitable: Awaitable[_T]) -> _T:
+async def _unless_lost(visit: _Visit, awaitable: Awaitable[_T], cut: asyncio.Event | None = None) -> _T | None:
     """Await `awaitable` unless the page is lost first (PageLost): a crashed renderer or a dead
-    browser fails some calls and leaves others pending forever."""
+    browser fails some calls and leaves others pending forever. When `cut` is set first (the
+    capture cut the page off at a limit), stop there and return None."""
     task = asyncio.ensure_future(awaitable)
-    lost = asyncio.ensure_future(visit.lost.wait())
+    waits = {asyncio.ensure_future(visit.lost.wait())}
+    if cut is not None:
+        waits.add(asyncio.ensure_future(cut.wait()))
     try:
-        await asyncio.wait({task, lost}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({task, *waits}, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        lost.cancel()
+        for wait in waits:
+            wait.cancel()
         if not task.done():
             task.cancel()
-    if visit.lost.is_set():
+    if visit.lost.is_set() or not task.done() or task.cancelled():
         if task.done() and not task.cancelled():
             task.exception()  # retrieved: what a dying page's calls raised is not the visit's error
-        raise PageLost(await _lost_reason(visit))
+        if visit.lost.is_set():
+            raise PageLost(await _lost_reason(visit))
+        return None
     return task.result()
 
 
@@ -340,7 +392,7 @@ async def _browse(page: Page, visit: _Visit, capture: BrowserCapture, dwell: flo
     page_answers = True
     try:
         async with asyncio.timeout(visit_timeout):
-            await _unless_lost(visit, user_visit())
+            await _unless_lost(visit, user_visit(), capture.cut)
     except (PageUnresponsive, PageLost) as exc:
         error = one_line(exc)
         page_answers = False
@@ -397,6 +449,8 @@ async def failed(request: scrapy.Request, exception: BaseException) -> PageCaptu
         error = await _lost_reason(visit)
     elif capture is None and page is not None:
         error = f"browser capture did not start ({error})"
+    elif capture is not None and "ERR_BLOCKED_BY_CLIENT" in error and (refusal := capture.network.main_refusal()):
+        error = refusal  # the visited URL redirected to an address the guard refuses
     elif page is not None and capture is not None and not page.is_closed() and capture.document_committed:
         if await _answers(page):
             logger.debug("browsing %s despite: %s", request.url, error)

@@ -32,6 +32,7 @@ HOSTPAIRS_MAX_RESPONSE_BYTES = 32 * 1024 * 1024  # one response's body; past it 
 HOSTPAIRS_MAX_VISIT_BYTES = 128 * 1024 * 1024  # all bodies of a visit; past it the page goes offline ("visit bytes N")
 HOSTPAIRS_MAX_DIALOGS = 20  # alert/confirm/prompt/print per document; later ones return at once, dismissed ("dialogs 20")
 HOSTPAIRS_MAX_POPUPS = 20  # window.open calls per document; later ones get no window ("popups 20")
+HOSTPAIRS_MAX_MESSAGES = 10000  # WebSocket frames and EventSource messages per visit; past it the page goes offline ("messages 10000")
 HOSTPAIRS_FINGERPRINTS = os.environ.get("HOSTPAIRS_FINGERPRINTS")  # a Wappalyzer data set; None = the bundled one
 HOSTPAIRS_CHROMIUM = os.environ.get("HOSTPAIRS_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 HOSTPAIRS_USER_AGENT = (

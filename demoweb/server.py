@@ -8,7 +8,9 @@ which the crawler accepts and records as a certificate error.
 
 from __future__ import annotations
 
+import base64
 import datetime
+import hashlib
 import http.server
 import socket
 import socketserver
@@ -27,7 +29,9 @@ class Resource:
 
     For hostile pages: `stream` sends the body chunk by chunk as it is produced (chunked transfer
     coding after `body`, which goes first): a response that trickles forever, or one too large
-    to hold; `hang_up` closes the connection after `body` without ending the response."""
+    to hold; `hang_up` closes the connection after `body` without ending the response;
+    `websocket` accepts a WebSocket handshake and sends each message it produces as a text frame
+    (what the client sends is not read)."""
 
     body: str | bytes = ""
     content_type: str = "text/html; charset=utf-8"
@@ -36,6 +40,7 @@ class Resource:
     delay: float = 0.0
     stream: Callable[[], Iterable[bytes]] | None = None
     hang_up: bool = False
+    websocket: Callable[[], Iterable[bytes]] | None = None
 
 
 def trickle(chunk: bytes, every: float, times: int | None = None) -> Callable[[], Iterator[bytes]]:
@@ -148,6 +153,9 @@ class VirtualWeb:
                 resource = web.resolve(host, self.path)
                 if resource.delay:
                     threading.Event().wait(resource.delay)
+                if resource.websocket is not None and self.headers.get("Sec-WebSocket-Key"):
+                    self._websocket(resource.websocket)
+                    return
                 body = resource.body.encode() if isinstance(resource.body, str) else resource.body
                 self.server_header = resource.headers.get("Server", "hostpairs-virtualweb")
                 self.send_response(resource.status)
@@ -185,6 +193,25 @@ class VirtualWeb:
             do_POST = do_GET
             do_HEAD = do_GET
 
+            def _websocket(self, messages: Callable[[], Iterable[bytes]]) -> None:
+                key = self.headers["Sec-WebSocket-Key"].strip()
+                accept = base64.b64encode(hashlib.sha1((key + _WEBSOCKET_GUID).encode()).digest()).decode()
+                self.send_response(101, "Switching Protocols")
+                self.send_header("Upgrade", "websocket")
+                self.send_header("Connection", "Upgrade")
+                self.send_header("Sec-WebSocket-Accept", accept)
+                self.end_headers()
+                self.close_connection = True
+                try:
+                    for message in messages():
+                        size = len(message)
+                        header = (bytes([0x81, size]) if size < 126 else bytes([0x81, 126]) + size.to_bytes(2, "big")
+                                  if size < 65536 else bytes([0x81, 127]) + size.to_bytes(8, "big"))
+                        self.wfile.write(header + message)
+                        self.wfile.flush()
+                except OSError:  # the client went away
+                    pass
+
             def version_string(self) -> str:
                 return getattr(self, "server_header", "hostpairs-virtualweb")
 
@@ -192,6 +219,9 @@ class VirtualWeb:
                 pass
 
         return RequestHandler
+
+
+_WEBSOCKET_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 
 class _DualServer(socketserver.ThreadingMixIn, http.server.HTTPServer):

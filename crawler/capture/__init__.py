@@ -13,9 +13,12 @@ included, lives in the page's renderer and one DevTools session sees all of thei
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
+import re
 import time
 from dataclasses import dataclass
+from typing import TypeVar
 
 from playwright.async_api import CDPSession, Page
 
@@ -29,9 +32,40 @@ __all__ = ["POPUP_NOT_LOADED", "BrowserCapture", "CaptureLimits", "ConnectionChe
 
 logger = logging.getLogger(__name__)
 
+_V = TypeVar("_V")
+
 READ_BUDGET = 30.0
 """Seconds the final DOM of all frames may take to read at the end of a visit (5,000 frames
 would take minutes); frames not read by then are recorded without it."""
+
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable(value: _V) -> _V:
+    """`value` with every string made storable: a page's DOM, frame names, URLs and cookies are
+    JavaScript strings, which may hold lone surrogates (no UTF-8 encodes them) and NUL
+    characters (PostgreSQL text refuses them); each becomes U+FFFD, as a decoder shows bad bytes.
+    Dataclasses, tuples, lists and dicts are rebuilt only when something in them changed."""
+    if isinstance(value, str):
+        return _UNSTORABLE.sub("\ufffd", value) if not value.isascii() or "\x00" in value else value  # type: ignore[return-value]
+    if isinstance(value, (list, tuple)):
+        items = [storable(item) for item in value]
+        if all(new is old for new, old in zip(items, value)):
+            return value
+        return type(value)(items)  # type: ignore[return-value]
+    if isinstance(value, dict):
+        pairs = {storable(key): storable(item) for key, item in value.items()}
+        return value if all(k in value and value[k] is v for k, v in pairs.items()) else pairs  # type: ignore[return-value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes = {}
+        for field in dataclasses.fields(value):
+            old = getattr(value, field.name)
+            new = storable(old)
+            if new is not old:
+                changes[field.name] = new
+        return dataclasses.replace(value, **changes) if changes else value
+    return value
 
 
 @dataclass(frozen=True)
@@ -43,6 +77,7 @@ class CaptureLimits:
     max_response_bytes: int = 0
     max_visit_bytes: int = 0
     max_popups: int = 0
+    max_messages: int = 0
 
 
 class BrowserCapture:
@@ -62,8 +97,11 @@ class BrowserCapture:
         self.limits = limits or CaptureLimits()
         self.frames = FrameTree(session, self.limits.max_frames)
         self.network = NetworkLog(session, self.frames, check_connection, self.limits.max_requests,
-                                  self.limits.max_response_bytes, self.limits.max_visit_bytes, self._limit_reached)
+                                  self.limits.max_response_bytes, self.limits.max_visit_bytes, self._limit_reached,
+                                  self.limits.max_messages)
         self._offline: asyncio.Task[None] | None = None
+        self.cut = asyncio.Event()
+        """Set when a byte or message limit cut the page off: its visit ends there."""
 
     @classmethod
     async def attach(cls, page: Page, requested_url: str, depth: int,
@@ -83,12 +121,13 @@ class BrowserCapture:
 
     def _limit_reached(self, limit: str) -> None:
         logger.info("%s reached the limit of %s", self.requested_url, limit)
-        if "bytes" in limit and self._offline is None:
+        if limit.startswith(("response bytes", "visit bytes", "messages")) and self._offline is None:
             self._offline = asyncio.ensure_future(self._cut())
+            self.cut.set()
 
     async def _cut(self) -> None:
-        """Past a byte limit: no more requests, and the loads in flight stopped (the emulated
-        offline state alone lets a response that is already streaming go on)."""
+        """Past a byte or message limit: no more requests, and the loads in flight stopped (the
+        emulated offline state alone lets a response that is already streaming go on)."""
         await self.go_offline()
         try:
             await asyncio.wait_for(self.session.send("Page.stopLoading"), STEP_TIMEOUT)
@@ -153,7 +192,7 @@ class BrowserCapture:
             (r.status for r in requests if r.is_main_frame and r.resource_type == "document" and r.url == final_url),
             None,
         )
-        return PageCapture(
+        return storable(PageCapture(
             requested_url=self.requested_url,
             final_url=final_url,
             mode="browser",
@@ -170,4 +209,4 @@ class BrowserCapture:
             html=html,
             response_headers=self.network.document_headers,
             limits_hit=self.limits_hit(),
-        )
+        ))

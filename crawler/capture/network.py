@@ -71,7 +71,7 @@ class NetworkLog:
 
     def __init__(self, session: CDPSession, frames: FrameTree, check_connection: ConnectionCheck,
                  max_requests: int = 0, max_response_bytes: int = 0, max_visit_bytes: int = 0,
-                 on_limit: Callable[[str], None] | None = None):
+                 on_limit: Callable[[str], None] | None = None, max_messages: int = 0):
         self.session = session
         self.frames = frames
         self.check_connection = check_connection
@@ -81,6 +81,10 @@ class NetworkLog:
         self.max_response_bytes = max_response_bytes
         self.max_visit_bytes = max_visit_bytes
         self.on_limit = on_limit
+        self.max_messages = max_messages
+        """WebSocket frames and EventSource messages at most (a flood: every one is a DevTools
+        event the crawler must read)."""
+        self.messages = 0
         """Called once with each limit reached ("requests 5000", "response bytes N", "visit bytes N")."""
         self.limits_reached: dict[str, None] = {}
         self.recorded = 0
@@ -105,6 +109,9 @@ class NetworkLog:
         self.session.on("Network.webSocketCreated", self._on_websocket)
         self.session.on("Network.responseReceivedExtraInfo", self._on_response_extra_info)
         self.session.on("Network.dataReceived", self._on_data_received)
+        for event in ("Network.webSocketFrameReceived", "Network.webSocketFrameSent",
+                      "Network.eventSourceMessageReceived"):
+            self.session.on(event, self._on_message)
         page.on("request", self._on_browser_request)
 
     @property
@@ -125,6 +132,13 @@ class NetworkLog:
             return False
         self.recorded += 1
         return True
+
+    def main_refusal(self) -> str | None:
+        """The crawler's reason for refusing the main frame's latest document request, if it did."""
+        for observation in reversed([*self.finished, *(state.observation for state in self.requests.values())]):
+            if observation.is_main_frame and observation.resource_type == "document":
+                return self.blocked.get(observation.url)
+        return None
 
     def note_blocked(self, url: str, reason: str) -> None:
         """Remember why the crawler refused a request, to report it instead of a bare network error."""
@@ -220,6 +234,11 @@ class NetworkLog:
                     secure=cookie.get("secure", False), http_only=cookie.get("httpOnly", False),
                     same_site=cookie.get("sameSite"),
                 ))
+
+    def _on_message(self, params: dict[str, Any]) -> None:
+        self.messages += 1
+        if 0 < self.max_messages < self.messages:
+            self._reached(f"messages {self.max_messages}")
 
     def _on_data_received(self, params: dict[str, Any]) -> None:
         """Count body bytes (as decoded: a compressed bomb counts at its real size)."""
