@@ -242,13 +242,14 @@ async def prepare_page(page: Page, request: scrapy.Request, guard: AddressGuard,
     page.on("dialog", dismiss)
     page.on("crash", lambda _: _page_lost(visit, page, RENDERER_CRASHED))
     page.on("close", lambda _: _page_lost(visit, page, PAGE_CLOSED))
-    # A renderer that died while the page was being created never answers: bounded.
-    capture = await asyncio.wait_for(
+    # A renderer that died while the page was being created never answers: bounded. The guard
+    # lets requests through only once both the capture and the guard of redirect hops are on.
+    attached = await asyncio.wait_for(
         BrowserCapture.attach(page, request.url, request.meta.get("depth", 0), check_connection=guard.connected,
                               limits=limits.capture_limits()),
         ATTACH_TIMEOUT)
-    await asyncio.wait_for(_guard_every_hop(capture, guard), ATTACH_TIMEOUT)
-    visit.capture = capture
+    await asyncio.wait_for(_guard_every_hop(attached, guard), ATTACH_TIMEOUT)
+    capture = visit.capture = attached
 
 
 async def _guard_every_hop(capture: BrowserCapture, guard: AddressGuard) -> None:

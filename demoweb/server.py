@@ -12,6 +12,7 @@ import base64
 import datetime
 import hashlib
 import http.server
+import itertools
 import socket
 import socketserver
 import ssl
@@ -29,8 +30,7 @@ class Resource:
 
     For hostile pages: `stream` sends the body chunk by chunk as it is produced (chunked transfer
     coding after `body`, which goes first): a response that trickles forever, or one too large
-    to hold; `hang_up` closes the connection after `body` without ending the response;
-    `websocket` accepts a WebSocket handshake and sends each message it produces as a text frame
+    to hold; `websocket` accepts a WebSocket handshake and sends each message it produces as a text frame
     (what the client sends is not read)."""
 
     body: str | bytes = ""
@@ -39,7 +39,6 @@ class Resource:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     stream: Callable[[], Iterable[bytes]] | None = None
-    hang_up: bool = False
     websocket: Callable[[], Iterable[bytes]] | None = None
 
 
@@ -162,8 +161,6 @@ class VirtualWeb:
                 self.send_header("Content-Type", resource.content_type)
                 if resource.stream is not None:
                     self.send_header("Transfer-Encoding", "chunked")
-                elif resource.hang_up:
-                    self.send_header("Content-Length", str(len(body) + 1024))  # more than will come
                 else:
                     self.send_header("Content-Length", str(len(body)))
                 self.send_header("Cache-Control", "no-store")
@@ -175,17 +172,12 @@ class VirtualWeb:
                     return
                 if resource.stream is None:
                     self.wfile.write(body)
-                    if resource.hang_up:
-                        self.wfile.flush()
-                        self.close_connection = True
-                        self.connection.shutdown(socket.SHUT_RDWR)
                     return
                 try:
-                    for chunk in ([body] if body else []) + [resource.stream()]:
-                        for piece in ([chunk] if isinstance(chunk, bytes) else chunk):
-                            if piece:
-                                self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
-                                self.wfile.flush()
+                    for chunk in itertools.chain([body], resource.stream()):
+                        if chunk:
+                            self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                            self.wfile.flush()
                     self.wfile.write(b"0\r\n\r\n")
                 except OSError:  # the client went away (a crawler that stopped reading)
                     self.close_connection = True
