@@ -8,9 +8,11 @@ from collections.abc import Iterator
 from hostpairs.extractors.static_reference import StaticReference
 from hostpairs.extractors.urls import C0_CONTROL_OR_SPACE, path_extension, resolve_url
 
-_CSS_COMMENT = re.compile(r"/\*.*?(?:\*/|\Z)", re.S)
 _CSS_STRING = r""""((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)'"""
 _CSS_URL = rf"""(?<![\w-])url\(\s*(?:{_CSS_STRING}|((?:[^\s"'()\\]|\\[0-9A-Fa-f]{{1,6}}\s?|\\.)*))\s*\)"""
+# Read left to right as the tokenizer does: a '/*' inside a string or url() starts no comment.
+_CSS_COMMENT_OR_TOKEN = re.compile(rf"""(/\*.*?(?:\*/|\Z))|{_CSS_URL}|"(?:[^"\\\n]|\\.)*"?|'(?:[^'\\\n]|\\.)*'?""",
+                                   re.S | re.I)
 _CSS_REFERENCE = re.compile(rf"@import\s*(?:{_CSS_URL}|{_CSS_STRING})|{_CSS_URL}", re.I | re.S)
 _CSS_ESCAPE = re.compile(r"\\(?:([0-9A-Fa-f]{1,6})[ \t\n\f]?|(\r\n|[\n\r\f])|(.))", re.S)
 _FONT_FACE = re.compile(r"@font-face\s*\{[^}]*\}?", re.I)
@@ -43,7 +45,7 @@ def iter_css_references(css: str, base: str, tag: str | None) -> Iterator[Static
     """Every ``css.import`` reference of ``css`` resolved against ``base``, in order and with
     repeats, attributed to ``tag`` (the element holding the CSS, None for a stylesheet)."""
     if "/*" in css:
-        css = _CSS_COMMENT.sub(" ", css)
+        css = _CSS_COMMENT_OR_TOKEN.sub(lambda m: " " if m.group(1) else m.group(0), css)
     font_faces = [m.span() for m in _FONT_FACE.finditer(css)] if "@" in css else []
     for match in _CSS_REFERENCE.finditer(css):
         raw = next(group for group in match.groups() if group is not None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from functools import lru_cache
 from urllib.parse import urlsplit
 
@@ -24,9 +25,13 @@ def is_ip_address(value: str) -> bool:
     return True
 
 
+_TRAILING_DOTS = re.compile(r"[\s.]+\Z")
+"""Trailing dots with the whitespace around them (`a.example . ` is `a.example`)."""
+
+
 def normalize_host(host: str) -> str | None:
     """Lower-case, strip the trailing dot and encode IDN labels as punycode; None if empty."""
-    host = host.translate({0x3002: ".", 0xFF0E: ".", 0xFF61: "."}).strip().rstrip(".").lower()  # IDN full stops
+    host = _TRAILING_DOTS.sub("", host.translate({0x3002: ".", 0xFF0E: ".", 0xFF61: "."}).strip()).lower()  # IDN full stops
     if host.startswith("[") and host.endswith("]") and is_ip_address(host[1:-1]):
         host = host[1:-1]
     if not host:

@@ -44,6 +44,42 @@ def _slashes(url: str) -> str:
     return url[:end].replace("\\", "/") + url[end:]
 
 
+_IPV4_DIGITS = {8: frozenset("01234567"), 10: frozenset("0123456789"), 16: frozenset("0123456789abcdefABCDEF")}
+
+
+def _ipv4_number(part: str) -> int | None:
+    """One part of an IPv4 host, as the URL standard reads it: 0x hex, leading-zero octal, decimal."""
+    if part[:2] in ("0x", "0X"):
+        digits, base = part[2:], 16
+    elif len(part) > 1 and part[0] == "0":
+        digits, base = part[1:], 8
+    else:
+        digits, base = part, 10
+    if not digits:
+        return 0
+    return int(digits, base) if set(digits) <= _IPV4_DIGITS[base] else None
+
+
+def _ipv4(host: str) -> str | None | bool:
+    """A host ending in a number is an IPv4 address, in any notation browsers accept (0x7f.1,
+    2130706433, 1.2.3.010): its dotted form; None if it is not a valid one; False if the host
+    does not end in a number (a domain)."""
+    parts = host.split(".")
+    if parts[-1] == "" and len(parts) > 1:
+        parts.pop()
+    last = parts[-1]
+    if not last or not (last.isascii() and last.isdigit()) and _ipv4_number(last) is None:
+        return False
+    numbers = [_ipv4_number(part) if part else None for part in parts]
+    if len(parts) > 4 or None in numbers:
+        return None
+    *leading, final = numbers
+    if any(n > 255 for n in leading) or final >= 256 ** (5 - len(numbers)):
+        return None
+    address = final + sum(n << (8 * (3 - i)) for i, n in enumerate(leading))
+    return ".".join(str(address >> shift & 255) for shift in (24, 16, 8, 0))
+
+
 @lru_cache(maxsize=16384)
 def _host(raw: str) -> str | None:
     """The normalised host of a URL's host part ([...] for IPv6), or None if invalid."""
@@ -55,19 +91,31 @@ def _host(raw: str) -> str | None:
     if "%" in raw:
         raw = unquote(raw)
     host = normalize_host(raw)
-    return None if host is None or _BAD_HOST.search(host) else host
+    if host is None or _BAD_HOST.search(host):
+        return None
+    if host[-1:].isdigit() or "x" in host.rpartition(".")[2]:
+        ipv4 = _ipv4(host)
+        if ipv4 is not False:
+            return ipv4
+    return host
+
+
+_SINGLE_DOT = {".", "%2e"}
+_DOUBLE_DOT = {"..", ".%2e", "%2e.", "%2e%2e"}
 
 
 def _remove_dot_segments(path: str) -> str:
+    """The path without its dot segments ('%2e' is a dot in them, as the URL standard reads it)."""
     segments = path.split("/")[1:]
     output: list[str] = []
     for segment in segments:
-        if segment == "..":
+        lowered = segment.lower()
+        if lowered in _DOUBLE_DOT:
             if output:
                 output.pop()
-        elif segment != ".":
+        elif lowered not in _SINGLE_DOT:
             output.append(segment)
-    if segments[-1] in (".", ".."):
+    if segments[-1].lower() in _SINGLE_DOT | _DOUBLE_DOT:
         output.append("")
     return "/" + "/".join(output)
 
@@ -92,7 +140,7 @@ def _normalise(scheme: str, rest: str) -> str | None:
     path, _, query = tail.partition("#")[0].partition("?")
     if not path:
         path = "/"
-    elif "/." in path:
+    elif "/." in path or "%2" in path and "/%2e" in path.lower():
         path = _remove_dot_segments(path)
     if _PATH_ESCAPE.search(path):
         path = _PATH_ESCAPE.sub(_percent_encode, path)

@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
@@ -49,15 +49,29 @@ def host_rules(virtual_web: VirtualWeb) -> str:
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A fresh database on the local PostgreSQL server, dropped afterwards; URL as users type it."""
-    name = f"hostpairs_test_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
+def postgres_databases() -> Iterator[Callable[[], str]]:
+    """Makes fresh databases on the local PostgreSQL server (URLs as users type them); drops every
+    one it made at the end of the session."""
+    made: list[str] = []
     admin_url = POSTGRES_ADMIN.rsplit("/", 1)[0]
-    yield f"{admin_url}/{name}"
+
+    def fresh() -> str:
+        name = f"hostpairs_test_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{name}"')
+        made.append(name)
+        return f"{admin_url}/{name}"
+
+    yield fresh
     with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        for name in made:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def postgres_url(postgres_databases: Callable[[], str]) -> str:
+    """A fresh PostgreSQL database of this test's own."""
+    return postgres_databases()
 
 
 def sqlite_url(directory: Path, name: str = "hostpairs.db") -> str:

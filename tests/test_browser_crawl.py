@@ -73,7 +73,7 @@ def crawled(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     if request.param == "sqlite":
         url = sqlite_url(tmp_path_factory.mktemp("sqlite"))
     else:
-        url = request.getfixturevalue("postgres_url")
+        url = request.getfixturevalue("postgres_databases")()
     result = run_cli("crawl", *MAIN_TARGETS, "--db", url, "--depth", "1", "--dwell", DWELL, "--host-rules", host_rules)
     assert result.returncode == 0, result.stderr
     engine = engine_for(url)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -71,17 +70,14 @@ def test_a_visit_is_cut_at_the_visit_timeout_and_recorded_as_timed_out(tmp_path:
     sites = {"slow-visit-tt.com": {"/": html(page), "/early.gif": PIXEL, "/later.gif": PIXEL}}
     db = sqlite_url(tmp_path)
     with VirtualWeb(sites) as web:
-        started = time.monotonic()
         result = scrapy_crawl("-a", "targets=https://slow-visit-tt.com/", "-s", f"HOSTPAIRS_DB={db}",
                               "-s", f"HOSTPAIRS_HOST_RULES={web.host_rules}",
                               "-s", "HOSTPAIRS_DWELL=120", "-s", "HOSTPAIRS_VISIT_TIMEOUT=3")
-        elapsed = time.monotonic() - started
     assert result.returncode == 0, result.stderr[-2000:]
-    assert elapsed < 60  # the 120 s dwell was cut
     visits, dependencies = visits_and_dependencies(db)
     visit = visits["https://slow-visit-tt.com/"]
     assert visit.error == "visit timed out"
-    assert 3 <= (visit.finished_at - visit.started_at).total_seconds() < 30
+    assert 3 <= (visit.finished_at - visit.started_at).total_seconds() < 30  # the 120 s dwell was cut
     # what the visit saw before the cap is kept
     assert {"https://slow-visit-tt.com/early.gif", "https://slow-visit-tt.com/later.gif"} <= {d.url for d in dependencies}
 

@@ -4,10 +4,7 @@ and seed files, and the static extractor on generated markup: never raises, idem
 round-trips.
 
 No browser, no database, no network. Example counts are kept small so each property runs in well
-under a second or two. Tests marked ``xfail(strict=True)`` with a reason starting "BUG (pending"
-hold a bug found here that the owner of the named file has to fix: the minimal failing input is
-in the test; when the fix lands the test passes, strict xfail turns that into a failure, and the
-marker must go."""
+under a second or two; the bugs they found are pinned as examples (`@example`, parametrized cases)."""
 
 from __future__ import annotations
 
@@ -116,9 +113,6 @@ def test_normalize_host_is_idempotent(value: str) -> None:
         assert normalized == normalized.strip()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG (pending, extractors/hosts.py normalize_host): whitespace before a trailing dot survives the "
-    "first pass ('0 .' -> '0 ', then '0'); strip dots and whitespace together, e.g. re.sub(r'[\\s.]+$', '', ...)"))
 @pytest.mark.parametrize("value", ["0 .", "a\t."])
 def test_normalize_host_is_idempotent_with_whitespace_before_the_trailing_dot(value: str) -> None:
     normalized = normalize_host(value)
@@ -283,9 +277,6 @@ def test_relative_references_keep_the_base_scheme_and_host(host: str, segments: 
     assert resolve_url(f"//{host.upper()}./x", "http://other.example/") == f"http://{host}/x"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG (pending, extractors/urls.py _remove_dot_segments): the URL standard reads '%2e' as '.' in path "
-    "segments ('%2e%2e', '.%2e', '%2e.' as '..'), as browsers do; resolve_url keeps them"))
 @pytest.mark.parametrize(("raw", "expected"), [
     ("https://a.example/x/%2e%2e/y", "https://a.example/y"),
     ("https://a.example/x/%2E/y", "https://a.example/x/y"),
@@ -294,10 +285,6 @@ def test_percent_encoded_dot_segments_are_dot_segments(raw: str, expected: str) 
     assert resolve_url(raw, "about:blank") == expected
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG (pending, extractors/urls.py _host): the URL standard parses hosts ending in a number as IPv4 "
-    "(hex, octal, fewer than four parts), as browsers do: static mode records the host '0x7f.1' where "
-    "browser mode records '127.0.0.1'; '1.2.3.256' is no host at all"))
 @pytest.mark.parametrize(("raw", "expected"), [
     ("http://0x7f.1/", "http://127.0.0.1/"),
     ("http://2130706433/", "http://127.0.0.1/"),
@@ -462,10 +449,6 @@ def test_a_css_url_is_what_resolve_url_makes_of_it(raw: str, form: str) -> None:
     assert [r.url for r in extract_css_references(css, PAGE)] == ([url] if url else [])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG (pending, extractors/css.py iter_css_references): comments are removed before strings and url() "
-    "are read, so '/*' inside a CSS string or url() starts a 'comment' that swallows the references after "
-    "it: a page can hide a stylesheet or image from static mode that browsers load"))
 @pytest.mark.parametrize(("css", "expected"), [
     ('b { background: url("/a/*b") }', ["https://www.page.example/a/*b"]),
     ('a { content: "/*" } b { background: url(https://evil.example/p.png) }', ["https://evil.example/p.png"]),
