@@ -25,6 +25,8 @@ class CrawlOptions:
     alert_file: str | None = defaults.HOSTPAIRS_ALERT_FILE
     webhooks: tuple[str, ...] = tuple(defaults.HOSTPAIRS_WEBHOOKS)
     verbose: bool = False
+    job: str | None = None
+    """A crawl job's directory (`--job`): the crawl resumes where it was killed."""
 
     def settings(self) -> dict[str, Any]:
         """The Scrapy settings these options set."""
@@ -41,6 +43,7 @@ class CrawlOptions:
             "HOSTPAIRS_MODE": self.mode,
             "HOSTPAIRS_ALERT_FILE": self.alert_file,
             "HOSTPAIRS_WEBHOOKS": list(self.webhooks),
+            "HOSTPAIRS_JOB": self.job,
             "LOG_LEVEL": "INFO" if self.verbose else "ERROR",
         }
 

@@ -16,6 +16,7 @@ HOSTPAIRS_DB_RETRY = 60.0  # seconds a visit is tried again while the database i
 HOSTPAIRS_MODE = "browser"  # or "static": Scrapy's own HTTP stack, no browser
 HOSTPAIRS_DEPTH = 0  # follow same-site links of the targets this many levels deep (seed groups set their own)
 HOSTPAIRS_MAX_PAGES = 100  # visits scheduled at most from the targets (seed groups set their own)
+HOSTPAIRS_JOB = None  # a directory: the crawl is a job that resumes where it was killed (crawler/jobs.py)
 HOSTPAIRS_PAGE_TIMEOUT = 30.0  # seconds a page may take to load (browser navigation; static download)
 HOSTPAIRS_STATIC_CONCURRENCY = 16  # concurrent requests in static mode (browser mode: CONCURRENT_REQUESTS)
 HOSTPAIRS_HOST_RULES = ""  # Chromium --host-resolver-rules syntax, applied to every connection

@@ -8,6 +8,9 @@ finished, so a watcher restarted at any moment neither skips nor repeats a crawl
 
 from __future__ import annotations
 
+import hashlib
+import re
+import shutil
 import subprocess
 import sys
 import time
@@ -47,6 +50,8 @@ class Watcher:
     options: CrawlOptions
     tick: float = 30.0
     log: Callable[[str], None] = print
+    jobs: Path | None = None
+    """With `watch --job DIR`: each group's run is a crawl job in DIR, resumed if the run was killed."""
 
     def claim(self) -> None:
         """Become the database's watcher; raises WatcherRunning while another one is alive."""
@@ -73,6 +78,9 @@ class Watcher:
         self.log(f"crawling seed group {group.name} (slot {slot:%Y-%m-%d %H:%M:%S})")
         command = [sys.executable, "-m", "hostpairs", "crawl", "--seeds", str(self.seeds_file),
                    "--group", group.name, "--due", slot.isoformat(), *self.options.arguments()]
+        group_jobs = self.jobs / _directory_name(group.name) if self.jobs else None
+        if group_jobs:
+            command += ["--job", str(group_jobs / f"{slot:%Y%m%dT%H%M%S}")]
         crawl = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         while True:
             try:
@@ -86,6 +94,8 @@ class Watcher:
         summary = (stdout.strip().splitlines() or [""])[0]
         if crawl.returncode == 0:
             self.log(f"seed group {group.name}: {summary}")
+            if group_jobs:
+                shutil.rmtree(group_jobs, ignore_errors=True)  # its slot is done (and any older one)
             return
         reason = (stderr.strip().splitlines() or ["no output"])[-1]
         self.log(f"seed group {group.name}: crawl failed ({reason}); retrying in {RETRY_FAILED_CRAWL}")
@@ -121,3 +131,8 @@ class Watcher:
             except SeedFileError as exc:
                 self.log(f"seed file not reloaded, keeping the last good one: {exc}")
             time.sleep(self.run_once(groups))
+
+
+def _directory_name(group: str) -> str:
+    """A file name for a seed group's jobs (its name may hold any character)."""
+    return f"{re.sub(r'[^A-Za-z0-9_.-]', '_', group)[:64]}-{hashlib.sha256(group.encode()).hexdigest()[:8]}"

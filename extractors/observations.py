@@ -117,6 +117,8 @@ class PageCapture:
     response_headers: dict[str, str] = field(default_factory=dict)
     seed_group: str | None = None
     """The seed group whose crawl made this visit, if any."""
+    job: str | None = None
+    """The id of the crawl job (`--job DIR`) that made this visit, if any."""
     load_finished: bool | None = None
     """Browser mode: whether the load event came within HOSTPAIRS_LOAD_WAIT of DOMContentLoaded
     (a page whose load never comes is browsed anyway)."""

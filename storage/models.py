@@ -55,6 +55,10 @@ class Visit(Base):
     """Whether the page's load event came (None: static mode, or a page that never loaded)."""
     limits_hit: Mapped[str | None] = mapped_column(Text)
     """The per-visit limits the visit ran into, comma separated (see PageCapture.limits_hit)."""
+    seed_group: Mapped[str | None] = mapped_column(String(128))
+    """The seed group whose crawl made the visit (None: targets given directly)."""
+    job: Mapped[str | None] = mapped_column(String(32), index=True)
+    """The id of the crawl job (`--job DIR`) that made the visit: a resumed job skips its stored visits."""
 
     frames: Mapped[list[Frame]] = relationship(back_populates="visit", cascade="all, delete-orphan")
     dependencies: Mapped[list[Dependency]] = relationship(back_populates="visit", cascade="all, delete-orphan")

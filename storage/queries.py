@@ -87,3 +87,9 @@ def host_components(session: Session, host: str) -> list[Component]:
         select(Component).where(host_filter(Component.hostname, host))
         .order_by(Component.hostname, Component.category, Component.label)
     ))
+
+
+def job_visits(session: Session, job: str) -> set[tuple[str, str | None]]:
+    """(requested URL, seed group) of every visit the crawl job `job` stored."""
+    return {(url, group) for url, group in session.execute(select(Visit.requested_url, Visit.seed_group)
+                                                              .where(Visit.job == job))}

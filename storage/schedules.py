@@ -52,6 +52,8 @@ def start_runs(session: Session, groups: Iterable[str], due_at: datetime | None,
         session.add(run)
         state = session.get(SeedGroupState, name) or SeedGroupState(seed_group=name)
         state.last_started_at = now
+        if state.next_slot_at is None:
+            state.next_slot_at = due_at  # a first run killed before it finished is run again for its own slot
         session.add(state)
         session.flush()
         run_ids[name] = run.id

@@ -91,6 +91,8 @@ def store_visit(sessions: sessionmaker[Session], records: VisitRecords, changes:
             error=capture.error,
             load_finished=capture.load_finished,
             limits_hit=", ".join(capture.limits_hit) or None,
+            seed_group=capture.seed_group,
+            job=capture.job,
         )
         visit.frames = [
             Frame(

@@ -10,6 +10,7 @@ are followed, and how many pages a crawl may schedule, is this spider's rule (`_
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from twisted.python.failure import Failure
 from hostpairs.crawler import browser_visit
 from hostpairs.crawler.errors import one_line
 from hostpairs.crawler.host_rules import HostRules
+from hostpairs.crawler.jobs import CrawlJob, Scheduled, job_crawls
 from hostpairs.crawler.middlewares import address_guard
 from hostpairs.crawler.signals import seed_run_started
 from hostpairs.crawler.static import fetch_stylesheets, static_capture
@@ -32,6 +34,8 @@ from hostpairs.crawler.targets import expand_targets
 from hostpairs.extractors.hosts import host_of, same_site
 from hostpairs.extractors.observations import PageCapture
 from hostpairs.seeds.validation import load_seed_groups
+from hostpairs.storage.db import open_database, session_factory
+from hostpairs.storage.queries import job_visits
 
 
 @dataclass
@@ -47,9 +51,11 @@ class HostpairsSpider(scrapy.Spider):
     """Arguments: targets (URLs and seed files, space or comma separated), crawled as deep and as
     far as HOSTPAIRS_DEPTH and HOSTPAIRS_MAX_PAGES allow; and/or seeds (a TOML seed-group file)
     with an optional group name and the run's due time (ISO), each group with its own depth and
-    page budget."""
+    page budget. With HOSTPAIRS_JOB (a directory) the crawl is a job that resumes where it was
+    killed (crawler/jobs.py)."""
 
     name = "hostpairs"
+    job: CrawlJob | None = None
 
     def __init__(self, targets: str = "", seeds: str = "", group: str = "", due: str = "", **kwargs: Any):
         super().__init__(**kwargs)
@@ -60,6 +66,7 @@ class HostpairsSpider(scrapy.Spider):
                 raise ValueError(f"no seed group {group!r} in {seeds}")
             self.seed_groups = {group: self.seed_groups[group]}
         self.due_at = datetime.fromisoformat(due) if due else None
+        self.arguments = (seeds, group, due)
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> HostpairsSpider:
@@ -72,7 +79,15 @@ class HostpairsSpider(scrapy.Spider):
         deepest = max(budget.max_depth for budget in spider.budgets.values())
         if deepest:  # DepthMiddleware enforces the deepest budget as a cap (0 would mean no limit)
             settings.set("DEPTH_LIMIT", deepest, priority="spider")
+        if job_directory := settings.get("HOSTPAIRS_JOB"):
+            spider.job = CrawlJob.open(job_directory, job_crawls(
+                spider.targets, *spider.arguments, spider.mode, settings.getint("HOSTPAIRS_DEPTH"),
+                settings.getint("HOSTPAIRS_MAX_PAGES")))
         return spider
+
+    def closed(self, reason: str) -> None:
+        if self.job is not None:
+            self.job.close()
 
     @classmethod
     def update_settings(cls, settings: BaseSettings) -> None:
@@ -99,6 +114,8 @@ class HostpairsSpider(scrapy.Spider):
         if self.seed_groups:
             await self.crawler.signals.send_catch_log_async(signal=seed_run_started, groups=self.seed_groups,
                                                             due_at=self.due_at)
+        for request in await self._resumed():
+            yield request
         for url in self.targets:
             if request := self._visit(url, None):
                 yield request
@@ -107,20 +124,52 @@ class HostpairsSpider(scrapy.Spider):
                 if request := self._visit(url, name):
                     yield request
 
-    def _visit(self, url: str, seed_group: str | None) -> scrapy.Request | None:
-        """A request visiting `url` for a seed group (None: the targets), if its budget allows.
-        dont_filter: the same page may be watched by two groups."""
+    async def _resumed(self) -> list[scrapy.Request]:
+        """A resumed job's pages that have no stored visit yet (its stored ones count against the
+        budgets, as they did before it was killed)."""
+        if self.job is None or not self.job.resumed:
+            return []
+
+        def stored() -> set[tuple[str, str | None]]:
+            engine = open_database(self.settings.get("HOSTPAIRS_DB"))
+            with session_factory(engine)() as session:
+                return job_visits(session, self.job.id)
+
+        done = await asyncio.to_thread(stored)
+        scheduled = [page for page in self.job.scheduled() if page.seed_group in self.budgets]
+        requests = []
+        for page in scheduled:
+            budget = self.budgets[page.seed_group]
+            if page.url not in budget.scheduled:
+                budget.scheduled.add(page.url)
+                if (page.url, page.seed_group) not in done:
+                    requests.append(self._request(page))
+        self.logger.info("resuming job %s: %d of %d scheduled pages to visit", self.job.directory, len(requests),
+                         sum(len(budget.scheduled) for budget in self.budgets.values()))
+        return requests
+
+    def _visit(self, url: str, seed_group: str | None, depth: int = 0) -> scrapy.Request | None:
+        """A request visiting `url` for a seed group (None: the targets), if its budget allows;
+        a job records it as scheduled first."""
         budget = self.budgets[seed_group]
         if url in budget.scheduled or len(budget.scheduled) >= budget.max_pages:
             return None
         budget.scheduled.add(url)
+        page = Scheduled(url, seed_group, depth)
+        if self.job is not None:
+            self.job.schedule([page])
+        return self._request(page)
+
+    def _request(self, page: Scheduled) -> scrapy.Request:
+        """dont_filter: the same page may be watched by two groups."""
+        meta = {"hostpairs_group": page.seed_group, "depth": page.depth}
         if self.mode == "static":
-            return scrapy.Request(url, callback=self.parse_static, errback=self.visit_failed, dont_filter=True,
-                                  meta={"hostpairs_group": seed_group, "hostpairs_started": time.time()})
+            return scrapy.Request(page.url, callback=self.parse_static, errback=self.visit_failed, dont_filter=True,
+                                  meta={**meta, "hostpairs_started": time.time()})
         prepare = partial(browser_visit.prepare_page, guard=self.guard,
                           navigation_timeout=self.settings.getfloat("HOSTPAIRS_PAGE_TIMEOUT"))
-        return scrapy.Request(url, callback=self.parse_visit, errback=self.visit_failed, dont_filter=True,
-                              meta={**browser_visit.browser_meta(self.settings, prepare), "hostpairs_group": seed_group})
+        return scrapy.Request(page.url, callback=self.parse_visit, errback=self.visit_failed, dont_filter=True,
+                              meta={**browser_visit.browser_meta(self.settings, prepare), **meta})
 
     async def parse_visit(self, response: Response) -> AsyncIterator[Any]:
         capture = await browser_visit.browse(response.meta["playwright_page"], response.request,
@@ -143,11 +192,13 @@ class HostpairsSpider(scrapy.Spider):
         else:
             capture = await browser_visit.failed(request, failure.value)
         capture.seed_group = request.meta.get("hostpairs_group")
+        capture.job = self.job.id if self.job else None
         yield capture
 
     def _emit(self, capture: PageCapture, seed_group: str | None) -> list[Any]:
         """The visit, then the same-site links of its top document it may follow."""
         capture.seed_group = seed_group
+        capture.job = self.job.id if self.job else None
         return [capture, *self._follow(capture)]
 
     def _follow(self, capture: PageCapture) -> list[scrapy.Request]:
@@ -162,6 +213,6 @@ class HostpairsSpider(scrapy.Spider):
             href = link.href.split("#")[0]
             link_host = host_of(href)
             if page_host and link_host and same_site(page_host, link_host):
-                if request := self._visit(href, capture.seed_group):
+                if request := self._visit(href, capture.seed_group, capture.depth + 1):
                     requests.append(request)
         return requests

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from enum import Enum
 from pathlib import Path
 
@@ -76,12 +77,26 @@ def seed_groups(seeds: Path):  # noqa: ANN201 (list[SeedGroup])
         fail(str(exc))
 
 
+def check_job(directory: Path, crawls: dict) -> bool:
+    """Whether the job in `directory` resumes (False: it starts); a one-line error unless the
+    directory can start or resume a job crawling `crawls`."""
+    from hostpairs.crawler.jobs import CrawlJob, JobError
+
+    try:
+        job = CrawlJob.open(directory, crawls)
+    except JobError as exc:
+        fail(str(exc))
+    job.close()
+    return job.resumed
+
+
 @app.command()
 def crawl(
     targets: list[str] = typer.Argument(None, help="URLs and seed files (one URL a line, '#' comments)."),
     seeds: Path | None = typer.Option(None, "--seeds", help="Seed groups (TOML): crawl every group once."),
     group: str | None = typer.Option(None, "--group", help="With --seeds: only this group."),
     due: str = typer.Option("", "--due", hidden=True, help="The schedule slot of this run (ISO, UTC); set by watch."),
+    job: Path | None = typer.Option(None, "--job", help="Job directory: killed, the same command resumes the crawl."),
     db: str | None = DbOption,
     db_retry: float = DbRetryOption,
     depth: int = DepthOption,
@@ -98,6 +113,7 @@ def crawl(
 ) -> None:
     """Visit TARGETS (or seed groups) in headless Chromium and store what the visits observed."""
     from hostpairs.api import parameters
+    from hostpairs.crawler.jobs import job_crawls
     from hostpairs.crawler.run import run_crawl
     from hostpairs.crawler.targets import TargetError, expand_targets
 
@@ -114,6 +130,10 @@ def crawl(
     if not urls and not groups:
         fail("nothing to crawl: give URLs, seed files or --seeds FILE")
     sessions_for(db)  # fail early on a database that does not connect
+    if job:
+        if check_job(job, job_crawls(urls, str(seeds or ""), group or "", due, options.mode, depth, max_pages)):
+            err.print(f"resuming job {job}: pages it stored are not visited again", markup=False)
+        options = dataclasses.replace(options, job=str(job))
     summary = run_crawl(urls, options, err, seeds=str(seeds or ""), group=group or "", due=due)
     out.print(f"pages: {summary.pages}  pairs new: {summary.pairs_new}  pairs seen: {summary.pairs_seen}  "
               f"alerts: {summary.alerts}  errors: {summary.errors}", markup=False)
@@ -132,6 +152,7 @@ def crawl(
 def watch(
     seeds: Path = typer.Argument(..., help="Seed groups (TOML)."),
     tick: float = typer.Option(30.0, min=0.5, max=60.0, help="Seconds between schedule checks at most."),
+    job: Path | None = typer.Option(None, "--job", help="Job directory: a group's run killed with the watcher resumes."),
     db: str | None = DbOption,
     db_retry: float = DbRetryOption,
     dwell: float = DwellOption,
@@ -153,7 +174,10 @@ def watch(
     groups = seed_groups(seeds)
     options = crawl_options(db, db_retry, defaults.HOSTPAIRS_DEPTH, defaults.HOSTPAIRS_MAX_PAGES, dwell, page_timeout, load_wait,
                             host_rules, allow_private, mode, alert_file, webhook, verbose)
-    watcher = Watcher(seeds, sessions_for(db), options, tick, log=lambda line: err.print(line, soft_wrap=True, markup=False))
+    if job and (job.exists() and not job.is_dir() or not job.parent.is_dir()):
+        fail(f"--job: {job} is not a directory (nor a new one in an existing directory)")
+    watcher = Watcher(seeds, sessions_for(db), options, tick, log=lambda line: err.print(line, soft_wrap=True, markup=False),
+                      jobs=job)
     try:
         watcher.claim()
     except WatcherRunning as exc:
