@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from hostpairs.crawler.settings import HOSTPAIRS_CHROMIUM
-from hostpairs.demoweb.server import PIXEL, VirtualWeb, html, js
+from hostpairs.demoweb.server import PIXEL, Resource, VirtualWeb, html, js, trickle
 from tests.conftest import ROOT, run_cli, sqlite_url, visits_and_dependencies
 
 # No host name leaves the machine. Chromium applies host rules to IP literals too, so the
@@ -187,3 +187,54 @@ def test_a_host_the_browser_reached_at_a_private_address_is_refused_from_then_on
     assert by_url[f"https://{REBOUND}/later.gif"].error == reason  # refused before it left the browser
     assert by_url[f"https://{REBOUND}/next.gif"].error == reason  # and in the next visit
     assert served == ["/first.js"]
+
+
+WEBSOCKETS = """<h1>sockets</h1><script>
+function open(url, tag) {
+  var socket = new WebSocket(url);
+  socket.onopen = function () { new Image().src = '/opened.gif?' + tag; };
+  socket.onerror = function () { new Image().src = '/failed.gif?' + tag; };
+}
+open('ws://127.0.0.1:PRIVATE/sock', 'literal');
+open('ws://localhost:PRIVATE/sock', 'localhost');
+open('wss://ws-public-tt.com/sock', 'public');
+new Worker(URL.createObjectURL(new Blob(["var s = new WebSocket('ws://127.0.0.1:PRIVATE/sock');"
+  + " s.onopen = function () { fetch('https://ws-lna-tt.com/opened.gif?worker'); };"
+  + " s.onerror = function () { fetch('https://ws-lna-tt.com/failed.gif?worker'); };"])));
+</script>"""
+
+
+def test_websockets_of_a_public_page_never_reach_a_private_address(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """WebSockets pass no Playwright route and no DevTools interception: Chromium's own Local
+    Network Access check refuses them, at the address each connects to (a name that resolves to
+    a private address included), for the page and its workers alike. The virtual web is on
+    loopback, so the browser is told it is the public internet (`--ip-address-space-overrides`,
+    through a wrapper as HOSTPAIRS_CHROMIUM); the private server is another loopback port."""
+    private = VirtualWeb({host: {"/sock": Resource(websocket=trickle(b"secret", 0.2, 5))}
+                          for host in ("127.0.0.1", "localhost")})
+    private.start()
+    port = private.port
+    sites = {"ws-lna-tt.com": {"/": html(WEBSOCKETS.replace("PRIVATE", str(port))),
+                               **{f"/{name}.gif": PIXEL for name in ("opened", "failed")}},
+             "ws-public-tt.com": {"/sock": Resource(websocket=trickle(b"public", 0.2, 5))}}
+    db = sqlite_url(tmp_path)
+    try:
+        with VirtualWeb(sites) as web:
+            browser = tmp_path / "chromium-on-the-internet"
+            browser.write_text(f'#!/bin/sh\nexec "{HOSTPAIRS_CHROMIUM}" "$@" '
+                               f'"--ip-address-space-overrides=127.0.0.1:{web.port}=public"\n')
+            browser.chmod(0o755)
+            monkeypatch.setenv("HOSTPAIRS_CHROMIUM", str(browser))
+            rules = (f"MAP ws-lna-tt.com 127.0.0.1:{web.port}, MAP ws-public-tt.com 127.0.0.1:{web.port}, "
+                     "MAP update.googleapis.com ^NOTFOUND")
+            result = run_cli("crawl", "https://ws-lna-tt.com/", "--dwell", "2", "--host-rules", rules, "--db", db)
+            signals = sorted(path for host, path in web.hits if path.endswith(("worker", "literal", "localhost", "public")))
+        reached_private = private.hits
+    finally:
+        private.stop()
+    assert result.returncode == 0, result.stderr
+    assert reached_private == []  # nothing reached the private server
+    assert signals == ["/failed.gif?literal", "/failed.gif?localhost", "/failed.gif?worker", "/opened.gif?public"]
+    visits, dependencies = visits_and_dependencies(db)
+    assert {d.url for d in dependencies if d.resource_type == "websocket"} >= {
+        f"ws://127.0.0.1:{port}/sock", f"ws://localhost:{port}/sock", "wss://ws-public-tt.com/sock"}

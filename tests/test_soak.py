@@ -1,0 +1,150 @@
+"""A soak test: 300 visits, hostile pages among normal ones, in one crawl. Every normal page's pairs
+are stored, and the crawler (Scrapy, Playwright's driver, Chromium) ends the crawl within 20% of
+the memory it had once warmed up."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hostpairs.demoweb.server import PIXEL, Resource, VirtualWeb, html, js, redirect
+from hostpairs.storage.models import HostPair, Visit
+from tests.conftest import ROOT, engine_for, sqlite_url
+from tests.test_hostile_pages import BAD_UTF8, BOMB_WHILE_LOADING, FRAME_FLOOD, FLOODS, STORMS, only_mapped
+
+NORMAL = 250
+CHECKPOINT_AFTER = 25
+"""Normal visits before the first memory reading (imports, the browser's first start, caches)."""
+HOSTILE = {
+    "alert-loop-hostile.com": STORMS["alert-loop-hostile.com"],
+    "dialog-storm-hostile.com": STORMS["dialog-storm-hostile.com"],
+    "popup-loop-hostile.com": STORMS["popup-loop-hostile.com"],
+    "popup-land-hostile.com": STORMS["popup-land-hostile.com"],
+    "download-click-hostile.com": STORMS["download-click-hostile.com"],
+    "storm-cdn-hostile.net": STORMS["storm-cdn-hostile.net"],
+    "bomb-hostile.com": {"/": html(BOMB_WHILE_LOADING)},
+    "frames-hostile.com": {"/": html(FRAME_FLOOD)},
+    "frame-src-hostile.net": {"/f": html("<p>f</p>")},
+    "loop-redirect-hostile.com": {"/": redirect("/")},
+    "bad-utf8-hostile.com": {"/": Resource(body=BAD_UTF8)},
+    **FLOODS,
+}
+HOSTILE_PAGES = [f"https://{host}/" for host in HOSTILE
+                 if not host.endswith(".net") and host not in ("popup-land-hostile.com", "ws-server-hostile.com")]
+
+
+def normal_site(i: int) -> dict:
+    """A normal page with a script, an image and a frame from hosts of its own."""
+    return {f"www.soak-{i}.com": {"/": html(f"<h1>page {i}</h1><script src='https://cdn.soak-{i}.net/a.js'></script>"
+                                            f"<img src='https://img.soak-cdn.net/{i}.gif'>"
+                                            f"<iframe src='https://ads.soak-{i % 10}.org/slot'></iframe>")},
+            f"cdn.soak-{i}.net": {"/a.js": js("var a = 1;")}}
+
+
+def expected_pairs(i: int) -> set[tuple[str, str, str]]:
+    page = f"www.soak-{i}.com"
+    return {(page, f"cdn.soak-{i}.net", "script.src"), (page, "img.soak-cdn.net", "img.src"),
+            (page, f"ads.soak-{i % 10}.org", "iframe.src")}
+
+
+def tree_memory(root: int) -> int:
+    """Resident bytes of process `root` and all its descendants."""
+    parents: dict[int, int] = {}
+    resident: dict[int, int] = {}
+    page_size = os.sysconf("SC_PAGE_SIZE")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry)] = int(fields[1])
+        resident[int(entry)] = int(fields[21]) * page_size
+    tree, grew = {root}, True
+    while grew:
+        children = {pid for pid, parent in parents.items() if parent in tree} - tree
+        tree |= children
+        grew = bool(children)
+    return sum(resident.get(pid, 0) for pid in tree)
+
+
+@dataclass
+class Checkpoint:
+    """A page that, when fetched, reads the crawler's memory (a serial crawl: the visit before
+    it has closed its context)."""
+
+    crawler: list[int]
+    readings: list[int] = field(default_factory=list)
+
+    def __call__(self, path: str) -> Resource:
+        time.sleep(1.0)  # the renderers of the visit before exit
+        self.readings.append(tree_memory(self.crawler[0]))
+        return html("<h1>checkpoint</h1>")
+
+
+def targets() -> Iterator[str]:
+    """Normal pages, a hostile one after every fourth from the warm-up on, the checkpoints."""
+    hostile = 0
+    for i in range(NORMAL):
+        if i == CHECKPOINT_AFTER:
+            yield "https://checkpoint-soak.com/start"
+        yield f"https://www.soak-{i}.com/"
+        if i >= CHECKPOINT_AFTER and i % 4 == 0:
+            yield HOSTILE_PAGES[hostile % len(HOSTILE_PAGES)]
+            hostile += 1
+    yield "https://checkpoint-soak.com/end"
+
+
+def test_300_visits_mixing_hostile_and_normal_pages_store_every_pair_and_leak_no_memory(tmp_path: Path) -> None:
+    crawler: list[int] = []
+    checkpoint = Checkpoint(crawler)
+    sites = {**HOSTILE, "img.soak-cdn.net": {f"/{i}.gif": PIXEL for i in range(NORMAL)},
+             **{f"ads.soak-{i}.org": {"/slot": html("<p>ad</p>")} for i in range(10)},
+             "checkpoint-soak.com": {"/start": checkpoint, "/end": checkpoint}}
+    for i in range(NORMAL):
+        sites.update(normal_site(i))
+    urls = list(targets())
+    assert len(urls) >= 300
+    (tmp_path / "targets.txt").write_text("\n".join(urls) + "\n")
+    db = sqlite_url(tmp_path)
+    with VirtualWeb(sites) as web:
+        settings = {"HOSTPAIRS_DB": db, "HOSTPAIRS_HOST_RULES": only_mapped(web, web.sites), "HOSTPAIRS_DWELL": 0.2,
+                    "HOSTPAIRS_LOAD_WAIT": 1, "HOSTPAIRS_PAGE_TIMEOUT": 5, "HOSTPAIRS_MAX_FRAMES": 200,
+                    "HOSTPAIRS_MAX_MESSAGES": 500, "HOSTPAIRS_MAX_PAGES": len(urls), "CONCURRENT_REQUESTS": 1,
+                    "SCRAPER_SLOT_MAX_ACTIVE_SIZE": 1, "LOG_LEVEL": "WARNING",
+                    "SCHEDULER_PRIORITY_QUEUE": "scrapy.pqueues.ScrapyPriorityQueue"}
+        args = ["-a", f"targets={tmp_path / 'targets.txt'}"]
+        for name, value in settings.items():
+            args += ["-s", f"{name}={value}"]
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        env.pop("HOSTPAIRS_DB", None)
+        crawl = subprocess.Popen([sys.executable, "-m", "scrapy", "crawl", "hostpairs", *args], cwd=ROOT, env=env,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        crawler.append(crawl.pid)
+        try:
+            _, stderr = crawl.communicate(timeout=1200)
+        finally:
+            crawl.kill()
+    assert crawl.returncode == 0, stderr[-3000:]
+    engine = engine_for(db)
+    with Session(engine) as session:
+        visits = {v.requested_url: v for v in session.scalars(select(Visit))}
+        pairs = {tuple(row) for row in session.execute(select(HostPair.parent, HostPair.child, HostPair.cause))}
+    engine.dispose()
+    assert set(visits) == set(urls)  # every visit stored, the hostile ones too
+    for i in range(NORMAL):
+        assert visits[f"https://www.soak-{i}.com/"].error is None, i
+        assert expected_pairs(i) <= pairs, i
+    assert any(visits[url].error or visits[url].limits_hit for url in HOSTILE_PAGES)
+    start, end = checkpoint.readings
+    assert end <= 1.2 * start, (start, end)
