@@ -1,6 +1,7 @@
-"""Scrapy extensions: seed-group run bookkeeping and alert delivery at the end of a crawl.
+"""Scrapy extensions: seed-group run bookkeeping, alert delivery at the end of a crawl, and the
+browser's periodic restart.
 
-Both do their database work on threads, never on the event loop."""
+The first two do their database work on threads, never on the event loop."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from datetime import datetime
 
 from scrapy import Spider, signals
@@ -130,3 +132,56 @@ class AlertDelivery:
             deliver_for(session_factory(open_database(self.database_url)), self.grace)
 
         await asyncio.to_thread(deliver)
+
+
+class BrowserRecycling:
+    """Restart Chromium after every HOSTPAIRS_BROWSER_VISITS visits (browser mode). A fresh
+    context per visit frees the pages, not what Chromium's browser process and Playwright's driver
+    keep across contexts (measured: +60% for the browser process over 270 visits): the engine is
+    paused, the visits in flight finish, the browser is closed, and scrapy-playwright launches a
+    new one for the next visit."""
+
+    DRAIN_TIMEOUT = 300.0
+    """Seconds to wait for the visits in flight; past it the browser is kept for now."""
+
+    def __init__(self, crawler: Crawler):
+        settings = crawler.settings
+        self.every = settings.getint("HOSTPAIRS_BROWSER_VISITS")
+        if self.every <= 0 or settings.get("HOSTPAIRS_MODE") != "browser":
+            raise NotConfigured("browser recycling is off")
+        self.crawler = crawler
+        self.visits = 0
+        self.recycling: asyncio.Future[None] | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> BrowserRecycling:
+        extension = cls(crawler)
+        crawler.signals.connect(extension.visit_ended, signal=hostpairs_signals.visit_stored)
+        crawler.signals.connect(extension.visit_ended, signal=hostpairs_signals.visit_not_stored)
+        return extension
+
+    def visit_ended(self, capture: PageCapture) -> None:
+        self.visits += 1
+        if self.visits >= self.every and self.recycling is None:
+            self.recycling = asyncio.ensure_future(self._recycle())
+
+    async def _recycle(self) -> None:
+        engine = self.crawler.engine
+        handler = engine.downloader.handlers._get_handler("https")
+        engine.pause()
+        try:
+            deadline = time.monotonic() + self.DRAIN_TIMEOUT
+            while getattr(handler, "context_wrappers", None) and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+            browser = getattr(handler, "browser", None)
+            if browser is None or handler.context_wrappers:
+                return
+            logger.info("restarting the browser after %d visits", self.visits)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(browser.close(), 30)
+            while hasattr(handler, "browser") and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)  # scrapy-playwright forgets it once it reports the disconnect
+            self.visits = 0
+        finally:
+            engine.unpause()
+            self.recycling = None

@@ -34,6 +34,7 @@ HOSTPAIRS_MAX_VISIT_BYTES = 128 * 1024 * 1024  # all bodies of a visit; past it 
 HOSTPAIRS_MAX_DIALOGS = 20  # alert/confirm/prompt/print per document; later ones return at once, dismissed ("dialogs 20")
 HOSTPAIRS_MAX_POPUPS = 20  # window.open calls per document; later ones get no window ("popups 20")
 HOSTPAIRS_MAX_MESSAGES = 10000  # WebSocket frames and EventSource messages per visit; past it the page goes offline ("messages 10000")
+HOSTPAIRS_BROWSER_VISITS = 100  # Chromium is restarted after this many visits (its memory grows across contexts); 0: never
 HOSTPAIRS_FINGERPRINTS = os.environ.get("HOSTPAIRS_FINGERPRINTS")  # a Wappalyzer data set; None = the bundled one
 HOSTPAIRS_CHROMIUM = os.environ.get("HOSTPAIRS_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 HOSTPAIRS_USER_AGENT = (
@@ -96,6 +97,7 @@ ITEM_PIPELINES = {
 EXTENSIONS = {
     "hostpairs.crawler.extensions.SeedGroupRuns": 500,
     "hostpairs.crawler.extensions.AlertDelivery": 600,
+    "hostpairs.crawler.extensions.BrowserRecycling": 700,
 }
 
 # --- scrapy-playwright (launch options, navigation timeout: set from HOSTPAIRS_* by the spider) ---

@@ -651,3 +651,19 @@ def test_bad_text_private_navigations_and_message_floods(tmp_path: Path, postgre
     for host in ("ws-flood-hostile.com", "es-flood-hostile.com"):
         visit = visits[f"https://{host}/"]
         assert visit.error is None and "messages 2000" in (visit.limits_hit or ""), host
+
+
+def test_the_links_of_a_page_browsed_despite_its_error_are_followed(tmp_path: Path) -> None:
+    """A document that never finishes is browsed after the page timeout (its visit goes through
+    the errback): its links are followed like any other page's."""
+    sites = {"trickle-links-hostile.com": {
+        "/": Resource(body="<html><body><h1>trickle</h1><a href='/next'>next</a>", stream=trickle(b"<p>more</p>", 0.3)),
+        "/next": html("<h1>next</h1>")}}
+    db = sqlite_url(tmp_path)
+    with VirtualWeb(sites) as web:
+        result = scrapy_crawl(web, db, "https://trickle-links-hostile.com/", HOSTPAIRS_PAGE_TIMEOUT=3,
+                              HOSTPAIRS_LOAD_WAIT=1, HOSTPAIRS_DEPTH=1)
+    assert result.returncode == 0, result.stderr[-3000:]
+    visits, _ = stored_visits(db)
+    assert visits["https://trickle-links-hostile.com/"].limits_hit == "page timeout 3 s"
+    assert visits["https://trickle-links-hostile.com/next"].depth == 1

@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 from hostpairs.demoweb.server import PIXEL, Resource, VirtualWeb, html, js, redirect
 from hostpairs.storage.models import HostPair, Visit
 from tests.conftest import ROOT, engine_for, sqlite_url
-from tests.test_hostile_pages import BAD_UTF8, BOMB_WHILE_LOADING, FRAME_FLOOD, FLOODS, STORMS, only_mapped
+from tests.test_hostile_pages import BAD_UTF8, BOMB_WHILE_LOADING, FLOODS, FRAME_FLOOD, STORMS, only_mapped, scrapy_crawl
 
-NORMAL = 250
+NORMAL = 210
 CHECKPOINT_AFTER = 25
 """Normal visits before the first memory reading (imports, the browser's first start, caches)."""
 HOSTILE = {
@@ -37,8 +37,10 @@ HOSTILE = {
     "bad-utf8-hostile.com": {"/": Resource(body=BAD_UTF8)},
     **FLOODS,
 }
-HOSTILE_PAGES = [f"https://{host}/" for host in HOSTILE
-                 if not host.endswith(".net") and host not in ("popup-land-hostile.com", "ws-server-hostile.com")]
+HEAVY = ["https://alert-loop-hostile.com/", "https://bomb-hostile.com/", "https://frames-hostile.com/"]
+"""Hostile pages that hold a visit for its page timeout or longer: each visited twice."""
+CHEAP = [f"https://{host}/" for host in HOSTILE if host.endswith(".com") and f"https://{host}/" not in HEAVY
+         and host not in ("popup-land-hostile.com", "ws-server-hostile.com")]
 
 
 def normal_site(i: int) -> dict:
@@ -55,27 +57,59 @@ def expected_pairs(i: int) -> set[tuple[str, str, str]]:
             (page, f"ads.soak-{i % 10}.org", "iframe.src")}
 
 
-def tree_memory(root: int) -> int:
-    """Resident bytes of process `root` and all its descendants."""
-    parents: dict[int, int] = {}
-    resident: dict[int, int] = {}
-    page_size = os.sysconf("SC_PAGE_SIZE")
+def _process_table() -> dict[int, tuple[int, str]]:
+    """pid -> (parent pid, command line) of every process."""
+    table = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
+                parent = int(stat.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                command = cmdline.read().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        parents[int(entry)] = int(fields[1])
-        resident[int(entry)] = int(fields[21]) * page_size
+        table[int(entry)] = (parent, command)
+    return table
+
+
+def _proportional_set_size(pid: int) -> int:
+    """Bytes of memory a process holds, shared pages divided among their sharers (PSS)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as rollup:
+            for line in rollup:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def crawler_memory(root: int) -> dict[str, int]:
+    """The memory (PSS) of the crawl process `root` and its descendants, by kind: the crawler
+    itself, Playwright's driver, Chromium's browser process, its renderers, its other processes."""
+    table = _process_table()
     tree, grew = {root}, True
     while grew:
-        children = {pid for pid, parent in parents.items() if parent in tree} - tree
+        children = {pid for pid, (parent, _) in table.items() if parent in tree} - tree
         tree |= children
         grew = bool(children)
-    return sum(resident.get(pid, 0) for pid in tree)
+    kinds = {"crawler": 0, "driver": 0, "browser": 0, "renderers": 0, "other browser processes": 0}
+    for pid in tree:
+        command = table.get(pid, (0, ""))[1]
+        if pid == root:
+            kind = "crawler"
+        elif "chromium" not in command:
+            kind = "driver"
+        elif "--type=renderer" in command:
+            kind = "renderers"
+        elif "--type=" in command:
+            kind = "other browser processes"
+        else:
+            kind = "browser"
+        kinds[kind] += _proportional_set_size(pid)
+    return kinds
 
 
 @dataclass
@@ -84,24 +118,23 @@ class Checkpoint:
     it has closed its context)."""
 
     crawler: list[int]
-    readings: list[int] = field(default_factory=list)
+    readings: list[dict[str, int]] = field(default_factory=list)
 
     def __call__(self, path: str) -> Resource:
         time.sleep(1.0)  # the renderers of the visit before exit
-        self.readings.append(tree_memory(self.crawler[0]))
+        self.readings.append(crawler_memory(self.crawler[0]))
         return html("<h1>checkpoint</h1>")
 
 
 def targets() -> Iterator[str]:
-    """Normal pages, a hostile one after every fourth from the warm-up on, the checkpoints."""
-    hostile = 0
+    """Normal pages, after the warm-up a hostile one after every other, the checkpoints around."""
+    hostile = [*HEAVY, *CHEAP * 12, *HEAVY]
     for i in range(NORMAL):
         if i == CHECKPOINT_AFTER:
             yield "https://checkpoint-soak.com/start"
         yield f"https://www.soak-{i}.com/"
-        if i >= CHECKPOINT_AFTER and i % 4 == 0:
-            yield HOSTILE_PAGES[hostile % len(HOSTILE_PAGES)]
-            hostile += 1
+        if i >= CHECKPOINT_AFTER and i % 2 == 0 and hostile:
+            yield f"{hostile.pop(0)}?{i}"  # each one a visit of its own
     yield "https://checkpoint-soak.com/end"
 
 
@@ -114,11 +147,11 @@ def test_300_visits_mixing_hostile_and_normal_pages_store_every_pair_and_leak_no
     for i in range(NORMAL):
         sites.update(normal_site(i))
     urls = list(targets())
-    assert len(urls) >= 300
+    assert len(urls) >= 300 and not [url for url in urls if "hostile" in url and "?" not in url]
     (tmp_path / "targets.txt").write_text("\n".join(urls) + "\n")
     db = sqlite_url(tmp_path)
     with VirtualWeb(sites) as web:
-        settings = {"HOSTPAIRS_DB": db, "HOSTPAIRS_HOST_RULES": only_mapped(web, web.sites), "HOSTPAIRS_DWELL": 0.2,
+        settings = {"HOSTPAIRS_DB": db, "HOSTPAIRS_HOST_RULES": only_mapped(web, web.sites), "HOSTPAIRS_DWELL": 0,
                     "HOSTPAIRS_LOAD_WAIT": 1, "HOSTPAIRS_PAGE_TIMEOUT": 5, "HOSTPAIRS_MAX_FRAMES": 200,
                     "HOSTPAIRS_MAX_MESSAGES": 500, "HOSTPAIRS_MAX_PAGES": len(urls), "CONCURRENT_REQUESTS": 1,
                     "SCRAPER_SLOT_MAX_ACTIVE_SIZE": 1, "LOG_LEVEL": "WARNING",
@@ -145,6 +178,31 @@ def test_300_visits_mixing_hostile_and_normal_pages_store_every_pair_and_leak_no
     for i in range(NORMAL):
         assert visits[f"https://www.soak-{i}.com/"].error is None, i
         assert expected_pairs(i) <= pairs, i
-    assert any(visits[url].error or visits[url].limits_hit for url in HOSTILE_PAGES)
+    hostile = {url.split("?")[0]: visits[url] for url in urls if "hostile" in url}
+    assert hostile["https://bomb-hostile.com/"].error in ("renderer crashed", "page unresponsive while loading")
+    assert "frames 200" in hostile["https://frames-hostile.com/"].limits_hit
+    assert "messages 500" in hostile["https://ws-flood-hostile.com/"].limits_hit
+    assert "redirects 20" in hostile["https://loop-redirect-hostile.com/"].limits_hit
     start, end = checkpoint.readings
-    assert end <= 1.2 * start, (start, end)
+    print("memory (PSS) after the warm-up:", start, "at the end:", end)
+    assert sum(end.values()) <= 1.2 * sum(start.values()), (start, end)
+
+
+def test_the_browser_is_restarted_every_n_visits_and_the_visits_go_on(tmp_path: Path) -> None:
+    sites: dict = {"img.soak-cdn.net": {f"/{i}.gif": PIXEL for i in range(6)},
+                   **{f"ads.soak-{i}.org": {"/slot": html("<p>ad</p>")} for i in range(6)}}
+    for i in range(6):
+        sites.update(normal_site(i))
+    db = sqlite_url(tmp_path)
+    with VirtualWeb(sites) as web:
+        result = scrapy_crawl(web, db, *(f"https://www.soak-{i}.com/" for i in range(5)), HOSTPAIRS_BROWSER_VISITS=2)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stderr.count("restarting the browser after 2 visits") == 2  # after the 2nd and the 4th
+    assert "playwright/browser_count': 3" in result.stderr
+    engine = engine_for(db)
+    with Session(engine) as session:
+        visits = list(session.scalars(select(Visit)))
+        pairs = {tuple(row) for row in session.execute(select(HostPair.parent, HostPair.child, HostPair.cause))}
+    engine.dispose()
+    assert len(visits) == 5 and all(v.error is None for v in visits)
+    assert set().union(*(expected_pairs(i) for i in range(5))) <= pairs

@@ -185,15 +185,16 @@ class HostpairsSpider(scrapy.Spider):
         for output in self._emit(capture, response.meta["hostpairs_group"]):
             yield output
 
-    async def visit_failed(self, failure: Failure) -> AsyncIterator[PageCapture]:
+    async def visit_failed(self, failure: Failure) -> AsyncIterator[Any]:
+        """The failed visit, and the links of a page browsed despite its error (a document that
+        never finished, say)."""
         request = failure.request
         if self.mode == "static":
             capture = PageCapture.failure(request.url, "static", request.meta.get("depth", 0), one_line(failure.value))
         else:
             capture = await browser_visit.failed(request, failure.value)
-        capture.seed_group = request.meta.get("hostpairs_group")
-        capture.job = self.job.id if self.job else None
-        yield capture
+        for output in self._emit(capture, request.meta.get("hostpairs_group")):
+            yield output
 
     def _emit(self, capture: PageCapture, seed_group: str | None) -> list[Any]:
         """The visit, then the same-site links of its top document it may follow."""
