@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from sqlalchemy import (
     BigInteger,
@@ -20,6 +21,21 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 URL = Text
 HOST = String(253)
+REVERSED_HOST = String(254).with_variant(String(254, collation="C"), "postgresql")
+"""A host's labels in reverse with a final dot (`ch.misapor.sap.`): "the host and all its
+subdomains" is then one prefix, a range of a plain B-tree index on either database (PostgreSQL's
+column collates bytewise, "C", so the range is exactly the prefix). A registrable-domain column
+would answer a domain's whole tree, but not a subdomain's without scanning the domain's rows."""
+
+
+def reversed_host(host: str) -> str:
+    """`sap.misapor.ch` as `ch.misapor.sap.` (see REVERSED_HOST)."""
+    return ".".join(reversed(host.split("."))) + "."
+
+
+def _reversed_from(column: str) -> Callable[[Any], str]:
+    """An insert default: the reversed form of `column` in the row being inserted."""
+    return lambda context: reversed_host(context.get_current_parameters()[column])
 IntPK = Annotated[int, mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)]
 """A 64-bit primary key (SQLite's INTEGER PRIMARY KEY is already 64-bit and auto-increments)."""
 
@@ -145,6 +161,8 @@ class HostPair(SeenAcrossVisits, Base):
     parent: Mapped[str] = mapped_column(HOST)
     child: Mapped[str] = mapped_column(HOST)
     cause: Mapped[str] = mapped_column(String(32))
+    parent_reversed: Mapped[str] = mapped_column(REVERSED_HOST, index=True, default=_reversed_from("parent"))
+    child_reversed: Mapped[str] = mapped_column(REVERSED_HOST, index=True, default=_reversed_from("child"))
 
 
 class PairEvidence(Base):
@@ -171,6 +189,7 @@ class Resolution(SeenAcrossVisits, Base):
     id: Mapped[IntPK]
     hostname: Mapped[str] = mapped_column(HOST)
     ip: Mapped[str] = mapped_column(String(64), index=True)
+    hostname_reversed: Mapped[str] = mapped_column(REVERSED_HOST, index=True, default=_reversed_from("hostname"))
 
 
 class Tracker(SeenAcrossVisits, Base):
@@ -186,6 +205,7 @@ class Tracker(SeenAcrossVisits, Base):
     hostname: Mapped[str] = mapped_column(HOST)
     attribute_type: Mapped[str] = mapped_column(String(64))
     attribute_value: Mapped[str] = mapped_column(String(255))
+    hostname_reversed: Mapped[str] = mapped_column(REVERSED_HOST, index=True, default=_reversed_from("hostname"))
 
 
 class Cookie(SeenAcrossVisits, Base):
@@ -203,6 +223,9 @@ class Cookie(SeenAcrossVisits, Base):
     cookie_name: Mapped[str] = mapped_column(String(255))
     cookie_domain: Mapped[str] = mapped_column(HOST)
     third_party: Mapped[bool] = mapped_column(Boolean)
+    hostname_reversed: Mapped[str] = mapped_column(REVERSED_HOST, index=True, default=_reversed_from("hostname"))
+    cookie_domain_reversed: Mapped[str] = mapped_column(REVERSED_HOST, index=True,
+                                                        default=_reversed_from("cookie_domain"))
 
 
 class Component(SeenAcrossVisits, Base):
@@ -218,6 +241,7 @@ class Component(SeenAcrossVisits, Base):
     category: Mapped[str] = mapped_column(String(64))
     label: Mapped[str] = mapped_column(String(128))
     version: Mapped[str] = mapped_column(String(64), default="")
+    hostname_reversed: Mapped[str] = mapped_column(REVERSED_HOST, index=True, default=_reversed_from("hostname"))
 
 
 class Alert(Base):

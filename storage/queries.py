@@ -4,23 +4,24 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from hostpairs.storage.models import Component, Cookie, HostPair, Resolution, Tracker, Visit
+from hostpairs.storage.models import Component, Cookie, HostPair, Resolution, Tracker, Visit, reversed_host
 
 
-def host_filter(column: InstrumentedAttribute[str], query: str):  # noqa: ANN201 (SQL expression)
-    """The host itself or any of its subdomains, as PassiveTotal matched."""
-    escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return or_(column == query, column.like(f"%.{escaped}", escape="\\"))
+def host_filter(reversed_column: InstrumentedAttribute[str], query: str):  # noqa: ANN201 (SQL expression)
+    """The host itself or any of its subdomains, as PassiveTotal matched: a range of the
+    reversed-host column's index (`ch.misapor.` up to `ch.misapor/`, '/' following '.')."""
+    start = reversed_host(query)
+    return and_(reversed_column >= start, reversed_column < start[:-1] + "/")
 
 
 def pairs(session: Session, host: str, direction: str, cause: str | None = None,
           start: datetime | None = None, end: datetime | None = None) -> list[HostPair]:
     """Host pairs whose parent (direction=children) or child (direction=parents) is `host` or below
     it, optionally only those seen between `start` and `end`; latest first."""
-    column = HostPair.parent if direction == "children" else HostPair.child
+    column = HostPair.parent_reversed if direction == "children" else HostPair.child_reversed
     statement = select(HostPair).where(host_filter(column, host))
     if cause:
         statement = statement.where(HostPair.cause == cause)
@@ -34,7 +35,7 @@ def pairs(session: Session, host: str, direction: str, cause: str | None = None,
 
 def resolutions(session: Session, query: str, is_ip: bool) -> list[Resolution]:
     """Resolutions of a host and its subdomains, or of an IP address; latest first."""
-    condition = Resolution.ip == query if is_ip else host_filter(Resolution.hostname, query)
+    condition = Resolution.ip == query if is_ip else host_filter(Resolution.hostname_reversed, query)
     return list(session.scalars(select(Resolution).where(condition)
                                 .order_by(Resolution.last_seen.desc(), Resolution.hostname, Resolution.ip)))
 
@@ -50,7 +51,7 @@ def latest_visit(session: Session, page_url: str) -> Visit | None:
 def host_trackers(session: Session, host: str) -> list[Tracker]:
     """Tracker IDs seen on `host` and its subdomains."""
     return list(session.scalars(
-        select(Tracker).where(host_filter(Tracker.hostname, host))
+        select(Tracker).where(host_filter(Tracker.hostname_reversed, host))
         .order_by(Tracker.hostname, Tracker.attribute_type, Tracker.attribute_value)
     ))
 
@@ -73,18 +74,18 @@ def cookies(session: Session, host: str | None = None, name: str | None = None,
     """Cookies by host (and subdomains), by cookie name, or by cookie domain (and subdomains)."""
     statement = select(Cookie).order_by(Cookie.hostname, Cookie.cookie_domain, Cookie.cookie_name)
     if host:
-        statement = statement.where(host_filter(Cookie.hostname, host))
+        statement = statement.where(host_filter(Cookie.hostname_reversed, host))
     if name:
         statement = statement.where(Cookie.cookie_name == name)
     if domain:
-        statement = statement.where(host_filter(Cookie.cookie_domain, domain))
+        statement = statement.where(host_filter(Cookie.cookie_domain_reversed, domain))
     return list(session.scalars(statement))
 
 
 def host_components(session: Session, host: str) -> list[Component]:
     """Web technologies seen on `host` and its subdomains."""
     return list(session.scalars(
-        select(Component).where(host_filter(Component.hostname, host))
+        select(Component).where(host_filter(Component.hostname_reversed, host))
         .order_by(Component.hostname, Component.category, Component.label)
     ))
 

@@ -1,0 +1,120 @@
+"""Look-ups of "a host and all its subdomains" are answered from an index on both databases (a
+range of the reversed-host columns), with PassiveTotal's matching; old databases are migrated."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.orm import Session
+
+from hostpairs.storage import queries
+from hostpairs.storage.db import MIGRATIONS, open_database, session_factory
+from hostpairs.storage.writer import upsert_seen
+from hostpairs.storage.models import Component, Cookie, HostPair, Resolution, Tracker
+from tests.conftest import sqlite_url
+
+SEEN = datetime(2026, 11, 1, 12)
+CHILDREN = ["misapor.ch", "sap.misapor.ch", "a.sap.misapor.ch", "misapor.ch.evil.com", "notmisapor.ch",
+            "xmisapor.ch", "misapor.chx", "sap_misapor.ch"]
+
+
+def populated(url: str) -> Engine:
+    engine = open_database(url)
+    with session_factory(engine).begin() as session:
+        upsert_seen(session, HostPair, ("parent", "child", "cause"),
+                    [{"parent": f"www.site-{i}.com", "child": child, "cause": "iframe.src"}
+                     for i, child in enumerate(CHILDREN)], SEEN)
+        upsert_seen(session, Resolution, ("hostname", "ip"),
+                    [{"hostname": child, "ip": "203.0.113.7"} for child in CHILDREN], SEEN)
+        upsert_seen(session, Tracker, ("hostname", "attribute_type", "attribute_value"),
+                    [{"hostname": child, "attribute_type": "GoogleAnalyticsTrackingId", "attribute_value": "UA-1-1"}
+                     for child in CHILDREN], SEEN)
+        upsert_seen(session, Cookie, ("hostname", "cookie_name", "cookie_domain"),
+                    [{"hostname": child, "cookie_name": "_ga", "cookie_domain": f".{child}", "third_party": False}
+                     for child in CHILDREN], SEEN)
+        upsert_seen(session, Component, ("hostname", "category", "label", "version"),
+                    [{"hostname": child, "category": "CMS", "label": "WordPress", "version": ""} for child in CHILDREN],
+                    SEEN)
+    return engine
+
+
+MATCHED = {"misapor.ch": {"misapor.ch", "sap.misapor.ch", "a.sap.misapor.ch"},
+           "sap.misapor.ch": {"sap.misapor.ch", "a.sap.misapor.ch"},
+           "ch": {"misapor.ch", "sap.misapor.ch", "a.sap.misapor.ch", "notmisapor.ch", "xmisapor.ch", "sap_misapor.ch"},
+           "isapor.ch": set()}
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_a_host_and_its_subdomains_match_as_passivetotal_matched(kind: str, tmp_path: Path,
+                                                                 request: pytest.FixtureRequest) -> None:
+    url = sqlite_url(tmp_path) if kind == "sqlite" else request.getfixturevalue("postgres_url")
+    engine = populated(url)
+    with Session(engine) as session:
+        for query, expected in MATCHED.items():
+            assert {p.child for p in queries.pairs(session, query, "parents")} == expected, query
+            assert {r.hostname for r in queries.resolutions(session, query, is_ip=False)} == expected, query
+            assert {t.hostname for t in queries.host_trackers(session, query)} == expected, query
+            assert {c.hostname for c in queries.cookies(session, host=query)} == expected, query
+            assert {c.hostname for c in queries.cookies(session, domain=query)} == expected, query
+            assert {c.hostname for c in queries.host_components(session, query)} == expected, query
+        assert {p.parent for p in queries.pairs(session, "site-3.com", "children")} == {"www.site-3.com"}
+    engine.dispose()
+
+
+def plan(session: Session, statement: object) -> str:
+    """The database's plan for `statement`, as text."""
+    dialect = session.get_bind().dialect.name
+    compiled = statement.compile(session.get_bind(), compile_kwargs={"literal_binds": True})
+    prefix = "EXPLAIN QUERY PLAN " if dialect == "sqlite" else "EXPLAIN "
+    return "\n".join(str(row[-1]) for row in session.execute(text(prefix + str(compiled))))
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_subdomain_look_ups_use_an_index(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """No leading-wildcard LIKE: each look-up is a range of an index (PostgreSQL is told not to
+    scan its tiny tables, to show which index it can use)."""
+    from sqlalchemy import select
+
+    url = sqlite_url(tmp_path) if kind == "sqlite" else request.getfixturevalue("postgres_url")
+    engine = populated(url)
+    looked_up = {
+        "ix_host_pairs_child_reversed": select(HostPair).where(queries.host_filter(HostPair.child_reversed, "misapor.ch")),
+        "ix_host_pairs_parent_reversed": select(HostPair).where(queries.host_filter(HostPair.parent_reversed, "site-1.com")),
+        "ix_resolutions_hostname_reversed": select(Resolution).where(
+            queries.host_filter(Resolution.hostname_reversed, "misapor.ch")),
+        "ix_trackers_hostname_reversed": select(Tracker).where(queries.host_filter(Tracker.hostname_reversed, "misapor.ch")),
+        "ix_cookies_cookie_domain_reversed": select(Cookie).where(
+            queries.host_filter(Cookie.cookie_domain_reversed, "misapor.ch")),
+        "ix_components_hostname_reversed": select(Component).where(
+            queries.host_filter(Component.hostname_reversed, "misapor.ch")),
+    }
+    with Session(engine) as session:
+        if kind == "postgresql":
+            session.execute(text("SET enable_seqscan = off"))
+        for index, statement in looked_up.items():
+            assert index in plan(session, statement), (index, plan(session, statement))
+    engine.dispose()
+
+
+def test_a_database_from_before_is_migrated_with_its_reversed_hosts(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path)
+    engine = create_engine(url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0006")
+        connection.execute(text("INSERT INTO host_pairs (parent, child, cause, first_seen, last_seen, visit_count) "
+                                "VALUES ('www.bank.com', 'sap.misapor.ch', 'iframe.src', '2026-11-01', '2026-11-02', 2)"))
+    engine.dispose()
+    engine = open_database(url)
+    with Session(engine) as session:
+        [pair] = queries.pairs(session, "misapor.ch", "parents")
+    engine.dispose()
+    assert (pair.parent, pair.child_reversed, pair.parent_reversed, pair.visit_count) == (
+        "www.bank.com", "ch.misapor.sap.", "com.bank.www.", 2)
