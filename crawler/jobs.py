@@ -65,6 +65,8 @@ class CrawlJob:
         try:
             directory.mkdir(parents=True, exist_ok=True)
             lock = (directory / "lock").open("a+", encoding="utf-8")
+        except (FileExistsError, NotADirectoryError):
+            raise JobError(f"job {directory}: not a directory") from None
         except OSError as exc:
             raise JobError(f"job {directory}: {exc.strerror or exc}") from None
         try:

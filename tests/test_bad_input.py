@@ -163,7 +163,10 @@ HAND_WRITTEN = [
          "--db", "sqlite:///garbage.db", message="webhook"),
     case("crawl", "a directory as --alert-file", "https://bad-input.invalid/", *HARMLESS, "--alert-file",
          "seeds-directory", "--db", "sqlite:///garbage.db", message="alert"),
+    case("crawl", "a file as --job", "https://bad-input.invalid/", *HARMLESS, "--job", "picture.png",
+         "--db", "sqlite:///fresh-for-job.db", message="job picture.png: not a directory"),
     # watch: its seed file, host rules, and the options it hands to its crawls
+    case("watch", "a file as --job", "valid.toml", *HARMLESS, "--job", "picture.png", message="not a directory"),
     case("watch", "a seed file with a syntax error", "syntax-error.toml", *HARMLESS, message="syntax-error.toml:3:"),
     case("watch", "a PNG as seed file", "picture.png", *HARMLESS, message="cannot read"),
     case("watch", "a directory as seed file", "seeds-directory", *HARMLESS, message="cannot read"),
