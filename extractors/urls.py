@@ -60,18 +60,17 @@ def _ipv4_number(part: str) -> int | None:
     return int(digits, base) if set(digits) <= _IPV4_DIGITS[base] else None
 
 
-def _ipv4(host: str) -> str | None | bool:
-    """A host ending in a number is an IPv4 address, in any notation browsers accept (0x7f.1,
-    2130706433, 1.2.3.010): its dotted form; None if it is not a valid one; False if the host
-    does not end in a number (a domain)."""
-    parts = host.split(".")
-    if parts[-1] == "" and len(parts) > 1:
-        parts.pop()
-    last = parts[-1]
-    if not last or not (last.isascii() and last.isdigit()) and _ipv4_number(last) is None:
-        return False
-    numbers = [_ipv4_number(part) if part else None for part in parts]
-    if len(parts) > 4 or None in numbers:
+def _ends_in_a_number(host: str) -> bool:
+    """The URL standard's test for a host to be read as IPv4 (its last label a number)."""
+    last = host.rpartition(".")[2]
+    return bool(last) and (last.isascii() and last.isdigit() or _ipv4_number(last) is not None)
+
+
+def _ipv4(host: str) -> str | None:
+    """The dotted form of a host that ends in a number, in any notation browsers accept (0x7f.1,
+    2130706433, 1.2.3.010); None if it is no valid address. (Trailing dots are already gone.)"""
+    numbers = [_ipv4_number(part) if part else None for part in host.split(".")]
+    if len(numbers) > 4 or None in numbers:
         return None
     *leading, final = numbers
     if any(n > 255 for n in leading) or final >= 256 ** (5 - len(numbers)):
@@ -93,11 +92,7 @@ def _host(raw: str) -> str | None:
     host = normalize_host(raw)
     if host is None or _BAD_HOST.search(host):
         return None
-    if host[-1:].isdigit() or "x" in host.rpartition(".")[2]:
-        ipv4 = _ipv4(host)
-        if ipv4 is not False:
-            return ipv4
-    return host
+    return _ipv4(host) if _ends_in_a_number(host) else host
 
 
 _SINGLE_DOT = {".", "%2e"}
