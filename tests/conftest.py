@@ -11,7 +11,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, create_engine, select, text
 from sqlalchemy.orm import Session
 
 from hostpairs.demoweb.server import VirtualWeb
@@ -76,6 +76,25 @@ def postgres_url(postgres_databases: Callable[[], str]) -> str:
 
 def sqlite_url(directory: Path, name: str = "hostpairs.db") -> str:
     return f"sqlite:///{directory / name}"
+
+
+def database_at_revision(url: str, revision: str, *statements: str) -> None:
+    """A database migrated only up to `revision`, holding what `statements` insert: a database
+    from before, for the migrations after it to upgrade."""
+    from alembic import command
+    from alembic.config import Config
+
+    from hostpairs.storage.db import MIGRATIONS
+
+    engine = create_engine(url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+        for statement in statements:
+            connection.execute(text(statement))
+    engine.dispose()
 
 
 def engine_for(url: str) -> Engine:

@@ -7,16 +7,14 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from hostpairs.storage import queries
-from hostpairs.storage.db import MIGRATIONS, open_database, session_factory
+from hostpairs.storage.db import open_database, session_factory
 from hostpairs.storage.writer import upsert_seen
 from hostpairs.storage.models import Component, Cookie, HostPair, Resolution, Tracker
-from tests.conftest import sqlite_url
+from tests.conftest import database_at_revision, sqlite_url
 
 SEEN = datetime(2026, 11, 1, 12)
 CHILDREN = ["misapor.ch", "sap.misapor.ch", "a.sap.misapor.ch", "misapor.ch.evil.com", "notmisapor.ch",
@@ -103,15 +101,8 @@ def test_subdomain_look_ups_use_an_index(kind: str, tmp_path: Path, request: pyt
 
 def test_a_database_from_before_is_migrated_with_its_reversed_hosts(tmp_path: Path) -> None:
     url = sqlite_url(tmp_path)
-    engine = create_engine(url)
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0006")
-        connection.execute(text("INSERT INTO host_pairs (parent, child, cause, first_seen, last_seen, visit_count) "
-                                "VALUES ('www.bank.com', 'sap.misapor.ch', 'iframe.src', '2026-11-01', '2026-11-02', 2)"))
-    engine.dispose()
+    database_at_revision(url, "0006", "INSERT INTO host_pairs (parent, child, cause, first_seen, last_seen, visit_count) "
+                                      "VALUES ('www.bank.com', 'sap.misapor.ch', 'iframe.src', '2026-11-01', '2026-11-02', 2)")
     engine = open_database(url)
     with Session(engine) as session:
         [pair] = queries.pairs(session, "misapor.ch", "parents")

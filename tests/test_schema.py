@@ -6,16 +6,15 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hostpairs.storage.db import MIGRATIONS, open_database
 from hostpairs.storage.models import Base, CrawlRun
-from tests.conftest import sqlite_url
+from tests.conftest import database_at_revision, sqlite_url
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
@@ -31,15 +30,8 @@ def test_migrations_build_the_models_schema(kind: str, tmp_path: Path, request: 
 
 def test_upgrading_keeps_crawl_runs_and_dates_their_last_sign_of_life(tmp_path: Path) -> None:
     url = sqlite_url(tmp_path)
-    engine = create_engine(url)
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0003")
-        connection.execute(text("INSERT INTO crawl_runs (seed_group, started_at, pid, pages, errors) "
-                                "VALUES ('bank', '2026-11-01 10:00:00', 4242, 3, 0)"))
-    engine.dispose()
+    database_at_revision(url, "0003", "INSERT INTO crawl_runs (seed_group, started_at, pid, pages, errors) "
+                                      "VALUES ('bank', '2026-11-01 10:00:00', 4242, 3, 0)")
     engine = open_database(url)
     with Session(engine) as session:
         run = session.scalars(select(CrawlRun)).one()
