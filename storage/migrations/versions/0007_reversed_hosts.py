@@ -25,6 +25,7 @@ BATCH = 5000
 
 
 def _reversed(host: str) -> str:
+    """storage.models.reversed_host as it was at this revision (a migration never changes with the models)."""
     return ".".join(reversed(host.split("."))) + "."
 
 
