@@ -51,11 +51,11 @@ class CrawlJob:
         self.id = job_id
         self.resumed = resumed
         self._lock = lock
-        frontier = directory / "frontier.jsonl"
-        cut_short = frontier.exists() and frontier.stat().st_size and not frontier.read_bytes().endswith(b"\n")
-        self._frontier = frontier.open("a", encoding="utf-8")
-        if cut_short:
-            self._frontier.write("\n")  # the next line must not run on from half a line
+        self._frontier = (directory / "frontier.jsonl").open("a+b")
+        if self._frontier.tell():  # opened at its end: the next line must not run on from half a line
+            self._frontier.seek(-1, os.SEEK_END)
+            if self._frontier.read(1) != b"\n":
+                self._frontier.write(b"\n")
 
     @classmethod
     def open(cls, directory: str | Path, crawls: dict[str, Any]) -> CrawlJob:
@@ -115,7 +115,7 @@ class CrawlJob:
         """Record pages as scheduled, before they are crawled."""
         lines = "".join(json.dumps(asdict(page)) + "\n" for page in pages)
         if lines:
-            self._frontier.write(lines)
+            self._frontier.write(lines.encode("utf-8"))
             self._frontier.flush()
 
     def close(self) -> None:
