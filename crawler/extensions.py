@@ -167,20 +167,23 @@ class BrowserRecycling:
 
     async def _recycle(self) -> None:
         engine = self.crawler.engine
-        handler = engine.downloader.handlers._get_handler("https")
+        # Scrapy builds one scrapy-playwright handler per scheme, each with a browser of its own.
+        handlers = {id(h): h for h in map(engine.downloader.handlers._get_handler, ("http", "https")) if h}.values()
         engine.pause()
         try:
             deadline = time.monotonic() + self.DRAIN_TIMEOUT
-            while getattr(handler, "context_wrappers", None) and time.monotonic() < deadline:
+            while any(getattr(h, "context_wrappers", None) for h in handlers) and time.monotonic() < deadline:
                 await asyncio.sleep(0.1)
-            browser = getattr(handler, "browser", None)
-            if browser is None or handler.context_wrappers:
+            if any(getattr(h, "context_wrappers", None) for h in handlers):
                 return
-            logger.info("restarting the browser after %d visits", self.visits)
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(browser.close(), 30)
-            while hasattr(handler, "browser") and time.monotonic() < deadline:
-                await asyncio.sleep(0.05)  # scrapy-playwright forgets it once it reports the disconnect
+            for handler in handlers:
+                if (browser := getattr(handler, "browser", None)) is None:
+                    continue
+                logger.info("restarting the browser after %d visits", self.visits)
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(browser.close(), 30)
+                while hasattr(handler, "browser") and time.monotonic() < deadline:
+                    await asyncio.sleep(0.05)  # scrapy-playwright forgets it once it reports the disconnect
             self.visits = 0
         finally:
             engine.unpause()
