@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from hostpairs.extractors.host_pairs import CAUSES
 from hostpairs.extractors.hosts import is_ip_address, query_host
 from hostpairs.extractors.trackers import TRACKER_TYPES
+from hostpairs.storage.queries import PAGE_SIZE, Paging
 
 DIRECTIONS = ("children", "parents")
 
@@ -73,3 +74,22 @@ def tracker_value(value: str) -> str:
     if not value.strip():
         raise InvalidQuery("not a tracker value: give an ID such as UA-12345-1")
     return value.strip()
+
+
+MAX_LIMIT = 10_000
+
+
+def paging(page: str | int | None, limit: str | int | None) -> Paging:
+    """A page number (from 0, as PassiveTotal counts) and a page size (default 2,000, at most
+    10,000), as typed or as integers."""
+    def number(value: str | int, name: str, smallest: int, largest: int) -> int:
+        try:
+            parsed = int(value)
+        except (TypeError, ValueError):
+            raise InvalidQuery(f"{name}: not a whole number: {value!r}") from None
+        if not smallest <= parsed <= largest:
+            raise InvalidQuery(f"{name}: {parsed} is out of range ({smallest} to {largest:,})")
+        return parsed
+
+    return Paging(page=0 if page in (None, "") else number(page, "page", 0, 10_000_000),
+                  limit=PAGE_SIZE if limit in (None, "") else number(limit, "limit", 1, MAX_LIMIT))

@@ -1,6 +1,7 @@
 """A PassiveTotal-compatible HTTP API over the hostpairs database, and a look-up page.
 
-Endpoints (GET, JSON, the response shapes of ../shared/passivetotal-reference.md):
+Endpoints (GET, JSON, the response shapes of ../shared/passivetotal-reference.md), each paged by
+`page` (from 0) and `limit` (default 2,000), `totalRecords` counting every page:
     /v2/host-attributes/pairs?query=Q&direction=children|parents[&start=&end=]
     /v2/host-attributes/trackers?query=Q
     /v2/host-attributes/components?query=Q
@@ -43,29 +44,34 @@ class ApiError(Exception):
         self.status = status
 
 
+def _paging(params: dict[str, str]) -> queries.Paging:
+    return parameters.paging(params.get("page"), params.get("limit"))
+
+
 def _pairs(session: Session, params: dict[str, str]) -> dict[str, Any]:
     direction = parameters.direction(params.get("direction", ""))
     host = parameters.host(params.get("query", ""))
-    rows = queries.pairs(session, host.value, direction, None, parameters.date(params.get("start"), "start"),
-                         parameters.date(params.get("end"), "end"))
-    return passivetotal.pairs_response(rows)
+    page = queries.pairs(session, host.value, direction, None, parameters.date(params.get("start"), "start"),
+                         parameters.date(params.get("end"), "end"), _paging(params))
+    return passivetotal.pairs_response(page)
 
 
 def _tracker_search(session: Session, params: dict[str, str]) -> dict[str, Any]:
     value = parameters.tracker_value(params.get("query", ""))
-    rows = queries.tracker_hosts(session, value, parameters.tracker_type(params.get("type") or None))
-    return passivetotal.tracker_search_response(rows)
+    page = queries.tracker_hosts(session, value, parameters.tracker_type(params.get("type") or None), _paging(params))
+    return passivetotal.tracker_search_response(page)
 
 
 def _passive_dns(session: Session, params: dict[str, str]) -> dict[str, Any]:
     query = parameters.host(params.get("query", ""))
-    return passivetotal.passive_dns_response(query.value, query.is_ip, queries.resolutions(session, query.value, query.is_ip))
+    page = queries.resolutions(session, query.value, query.is_ip, _paging(params))
+    return passivetotal.passive_dns_response(query.value, query.is_ip, page)
 
 
 def _unique_resolutions(session: Session, params: dict[str, str]) -> dict[str, Any]:
     query = parameters.host(params.get("query", ""))
-    rows = queries.resolutions(session, query.value, query.is_ip)
-    return passivetotal.unique_resolutions_response(query.value, query.is_ip, rows)
+    page = queries.unique_resolutions(session, query.value, query.is_ip, _paging(params))
+    return passivetotal.unique_resolutions_response(query.value, query.is_ip, page)
 
 
 def _host(params: dict[str, str]) -> str:
@@ -74,12 +80,12 @@ def _host(params: dict[str, str]) -> str:
 
 ROUTES: dict[str, Callable[[Session, dict[str, str]], dict[str, Any]]] = {
     "/v2/host-attributes/pairs": _pairs,
-    "/v2/host-attributes/trackers":
-        lambda session, params: passivetotal.trackers_response(queries.host_trackers(session, _host(params))),
-    "/v2/host-attributes/components":
-        lambda session, params: passivetotal.components_response(queries.host_components(session, _host(params))),
-    "/v2/host-attributes/cookies":
-        lambda session, params: passivetotal.cookies_response(queries.cookies(session, _host(params))),
+    "/v2/host-attributes/trackers": lambda session, params: passivetotal.trackers_response(
+        queries.host_trackers(session, _host(params), _paging(params))),
+    "/v2/host-attributes/components": lambda session, params: passivetotal.components_response(
+        queries.host_components(session, _host(params), _paging(params))),
+    "/v2/host-attributes/cookies": lambda session, params: passivetotal.cookies_response(
+        queries.cookies(session, _host(params), paging=_paging(params))),
     "/v2/trackers/search": _tracker_search,
     "/v2/dns/passive": _passive_dns,
     "/v2/dns/passive/unique": _unique_resolutions,

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hostpairs.extractors.records import SEVERITIES, Change
-from hostpairs.storage.models import Alert, AlertDelivery, Dependency, Form, Visit
+from hostpairs.storage.models import Alert, AlertDelivery, Dependency, Form, HostPair, Visit, reversed_host
 
 RequestSeen = tuple[str, str, str | None, bool]
 """(url, resource_type, body_sha256, is_main_frame) of one stored dependency."""
@@ -39,11 +39,17 @@ def recent_visits(session: Session, page_url: str, visits: int) -> list[tuple[li
 
 
 def known_hosts(session: Session, hosts: Iterable[str]) -> frozenset[str]:
-    """Which of `hosts` some stored visit has already seen."""
+    """Which of `hosts` the store has already seen: in a stored visit's requests or in a host pair
+    (pairs outlive the visits `hostpairs prune` strips of their requests)."""
     known: set[str] = set()
     ordered = sorted(set(hosts))
     for start in range(0, len(ordered), 500):
-        known.update(session.scalars(select(Dependency.host).distinct().where(Dependency.host.in_(ordered[start:start + 500]))))
+        chunk = ordered[start:start + 500]
+        known.update(session.scalars(select(Dependency.host).distinct().where(Dependency.host.in_(chunk))))
+        by_reversed = {reversed_host(host): host for host in chunk if host not in known}
+        for column in (HostPair.child_reversed, HostPair.parent_reversed):
+            known.update(by_reversed[r] for r in session.scalars(select(column).distinct()
+                                                                 .where(column.in_(list(by_reversed)))))
     return frozenset(known)
 
 

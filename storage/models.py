@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -45,11 +46,14 @@ class Base(DeclarativeBase):
 
 
 class SeenAcrossVisits:
-    """Aggregated over visits: first and last time seen, and by how many visits."""
+    """Aggregated over visits: first and last time seen, and by how many visits. Never pruned."""
 
     first_seen: Mapped[datetime] = mapped_column(DateTime)
     last_seen: Mapped[datetime] = mapped_column(DateTime)
     visit_count: Mapped[int] = mapped_column(Integer, default=1)
+    """Crawled visits that saw it: 0 for a record known only from an import."""
+    imported_from: Mapped[str | None] = mapped_column(String(255))
+    """The source an import named for it (`hostpairs import --source`); None if only crawled."""
 
 
 class Visit(Base):
@@ -75,6 +79,8 @@ class Visit(Base):
     """The seed group whose crawl made the visit (None: targets given directly)."""
     job: Mapped[str | None] = mapped_column(String(32), index=True)
     """The id of the crawl job (`--job DIR`) that made the visit: a resumed job skips its stored visits."""
+    pruned_at: Mapped[datetime | None] = mapped_column(DateTime)
+    """When `hostpairs prune` removed the visit's evidence (frames, dependencies, forms, pair evidence)."""
 
     frames: Mapped[list[Frame]] = relationship(back_populates="visit", cascade="all, delete-orphan")
     dependencies: Mapped[list[Dependency]] = relationship(back_populates="visit", cascade="all, delete-orphan")
@@ -154,15 +160,18 @@ class HostPair(SeenAcrossVisits, Base):
     __tablename__ = "host_pairs"
     __table_args__ = (
         UniqueConstraint("parent", "child", "cause", name="uq_host_pairs_parent_child_cause"),
-        Index("ix_host_pairs_child", "child"),
+        # A look-up's range, in its page order, with the time window's columns: a page is read off
+        # the index in order, and a time window (or a count) never visits the table.
+        Index("ix_host_pairs_parent_reversed", "parent_reversed", "child", "cause", "last_seen", "first_seen"),
+        Index("ix_host_pairs_child_reversed", "child_reversed", "parent", "cause", "last_seen", "first_seen"),
     )
 
     id: Mapped[IntPK]
     parent: Mapped[str] = mapped_column(HOST)
     child: Mapped[str] = mapped_column(HOST)
     cause: Mapped[str] = mapped_column(String(32))
-    parent_reversed: Mapped[str] = mapped_column(REVERSED_HOST, index=True, default=_reversed_from("parent"))
-    child_reversed: Mapped[str] = mapped_column(REVERSED_HOST, index=True, default=_reversed_from("child"))
+    parent_reversed: Mapped[str] = mapped_column(REVERSED_HOST, default=_reversed_from("parent"))
+    child_reversed: Mapped[str] = mapped_column(REVERSED_HOST, default=_reversed_from("child"))
 
 
 class PairEvidence(Base):
@@ -184,12 +193,16 @@ class Resolution(SeenAcrossVisits, Base):
     """A hostname and the IP address the crawler actually connected to for it."""
 
     __tablename__ = "resolutions"
-    __table_args__ = (UniqueConstraint("hostname", "ip", name="uq_resolutions_hostname_ip"),)
+    __table_args__ = (
+        UniqueConstraint("hostname", "ip", name="uq_resolutions_hostname_ip"),
+        Index("ix_resolutions_hostname_reversed", "hostname_reversed", "ip", "last_seen", "first_seen"),
+        Index("ix_resolutions_ip", "ip", "hostname", "last_seen", "first_seen"),
+    )
 
     id: Mapped[IntPK]
     hostname: Mapped[str] = mapped_column(HOST)
-    ip: Mapped[str] = mapped_column(String(64), index=True)
-    hostname_reversed: Mapped[str] = mapped_column(REVERSED_HOST, index=True, default=_reversed_from("hostname"))
+    ip: Mapped[str] = mapped_column(String(64))
+    hostname_reversed: Mapped[str] = mapped_column(REVERSED_HOST, default=_reversed_from("hostname"))
 
 
 class Tracker(SeenAcrossVisits, Base):
@@ -198,14 +211,19 @@ class Tracker(SeenAcrossVisits, Base):
     __tablename__ = "trackers"
     __table_args__ = (
         UniqueConstraint("hostname", "attribute_type", "attribute_value", name="uq_trackers_host_type_value"),
-        Index("ix_trackers_value", "attribute_value"),
+        Index("ix_trackers_hostname_reversed", "hostname_reversed", "attribute_type", "attribute_value"),
     )
 
     id: Mapped[IntPK]
     hostname: Mapped[str] = mapped_column(HOST)
     attribute_type: Mapped[str] = mapped_column(String(64))
     attribute_value: Mapped[str] = mapped_column(String(255))
-    hostname_reversed: Mapped[str] = mapped_column(REVERSED_HOST, index=True, default=_reversed_from("hostname"))
+    hostname_reversed: Mapped[str] = mapped_column(REVERSED_HOST, default=_reversed_from("hostname"))
+
+
+Index("ix_trackers_value", func.lower(Tracker.attribute_value), Tracker.hostname, Tracker.attribute_type,
+      Tracker.first_seen, Tracker.last_seen)
+"""Tracker search matches values in any case: an index of the lowered value, covering the answer."""
 
 
 class Cookie(SeenAcrossVisits, Base):
@@ -214,8 +232,9 @@ class Cookie(SeenAcrossVisits, Base):
     __tablename__ = "cookies"
     __table_args__ = (
         UniqueConstraint("hostname", "cookie_name", "cookie_domain", name="uq_cookies_host_name_domain"),
-        Index("ix_cookies_name", "cookie_name"),
-        Index("ix_cookies_domain", "cookie_domain"),
+        Index("ix_cookies_name", "cookie_name", "hostname", "cookie_domain"),
+        Index("ix_cookies_hostname_reversed", "hostname_reversed", "cookie_domain", "cookie_name"),
+        Index("ix_cookies_cookie_domain_reversed", "cookie_domain_reversed", "hostname", "cookie_name"),
     )
 
     id: Mapped[IntPK]
@@ -223,9 +242,8 @@ class Cookie(SeenAcrossVisits, Base):
     cookie_name: Mapped[str] = mapped_column(String(255))
     cookie_domain: Mapped[str] = mapped_column(HOST)
     third_party: Mapped[bool] = mapped_column(Boolean)
-    hostname_reversed: Mapped[str] = mapped_column(REVERSED_HOST, index=True, default=_reversed_from("hostname"))
-    cookie_domain_reversed: Mapped[str] = mapped_column(REVERSED_HOST, index=True,
-                                                        default=_reversed_from("cookie_domain"))
+    hostname_reversed: Mapped[str] = mapped_column(REVERSED_HOST, default=_reversed_from("hostname"))
+    cookie_domain_reversed: Mapped[str] = mapped_column(REVERSED_HOST, default=_reversed_from("cookie_domain"))
 
 
 class Component(SeenAcrossVisits, Base):
@@ -234,14 +252,15 @@ class Component(SeenAcrossVisits, Base):
     __tablename__ = "components"
     __table_args__ = (
         UniqueConstraint("hostname", "category", "label", "version", name="uq_components_host_category_label_version"),
+        Index("ix_components_hostname_reversed", "hostname_reversed", "category", "label", "version"),
     )
 
     id: Mapped[IntPK]
-    hostname: Mapped[str] = mapped_column(HOST, index=True)
+    hostname: Mapped[str] = mapped_column(HOST)
     category: Mapped[str] = mapped_column(String(64))
     label: Mapped[str] = mapped_column(String(128))
     version: Mapped[str] = mapped_column(String(64), default="")
-    hostname_reversed: Mapped[str] = mapped_column(REVERSED_HOST, index=True, default=_reversed_from("hostname"))
+    hostname_reversed: Mapped[str] = mapped_column(REVERSED_HOST, default=_reversed_from("hostname"))
 
 
 class Alert(Base):

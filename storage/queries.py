@@ -1,13 +1,41 @@
-"""Read side: the look-ups analysts pivot with, as rows (api/passivetotal.py shapes them)."""
+"""Read side: the look-ups analysts pivot with, as pages of rows (api/passivetotal.py shapes them).
+
+Every look-up is a range of one index, ordered as that index is (the matched host reversed, then
+the other key columns), so a page is read off the index in order however many rows match: the
+first page of `parents of www.googletagmanager.com` costs what any first page costs. The order is
+a total order on unique keys, so pages never overlap or skip rows."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Generic, TypeVar
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from hostpairs.storage.models import Component, Cookie, HostPair, Resolution, Tracker, Visit, reversed_host
+
+PAGE_SIZE = 2000
+"""PassiveTotal's fixed page size (../shared/passivetotal-reference.md, Paging)."""
+
+Row = TypeVar("Row")
+
+
+@dataclass(frozen=True)
+class Paging:
+    """Which page of a look-up: `page` counts from 0, `limit` rows per page."""
+
+    page: int = 0
+    limit: int = PAGE_SIZE
+
+
+@dataclass(frozen=True)
+class Page(Generic[Row]):
+    """One page of a look-up's rows, and how many rows the whole look-up has."""
+
+    rows: list[Row]
+    total: int
 
 
 def host_filter(reversed_column: InstrumentedAttribute[str], query: str):  # noqa: ANN201 (SQL expression)
@@ -17,27 +45,63 @@ def host_filter(reversed_column: InstrumentedAttribute[str], query: str):  # noq
     return and_(reversed_column >= start, reversed_column < start[:-1] + "/")
 
 
+def _paged(session: Session, statement: Select, paging: Paging, count: Select | None = None) -> Page:
+    """`statement`'s rows on `paging`'s page, with the count of all its rows (`count`, or the
+    statement's own conditions counted)."""
+    if count is None:
+        count = statement.with_only_columns(func.count()).order_by(None)
+    total = session.scalar(count) or 0
+    rows = list(session.execute(statement.offset(paging.page * paging.limit).limit(paging.limit)))
+    return Page([row[0] if len(row) == 1 else tuple(row) for row in rows], total)
+
+
 def pairs(session: Session, host: str, direction: str, cause: str | None = None,
-          start: datetime | None = None, end: datetime | None = None) -> list[HostPair]:
+          start: datetime | None = None, end: datetime | None = None, paging: Paging = Paging()) -> Page[HostPair]:
     """Host pairs whose parent (direction=children) or child (direction=parents) is `host` or below
-    it, optionally only those seen between `start` and `end`; latest first."""
-    column = HostPair.parent_reversed if direction == "children" else HostPair.child_reversed
-    statement = select(HostPair).where(host_filter(column, host))
+    it, optionally only those seen between `start` and `end`; by the matched host, then the other."""
+    matched, other = ((HostPair.parent_reversed, HostPair.child) if direction == "children"
+                      else (HostPair.child_reversed, HostPair.parent))
+    statement = select(HostPair).where(host_filter(matched, host))
     if cause:
         statement = statement.where(HostPair.cause == cause)
     if start:
         statement = statement.where(HostPair.last_seen >= start)
     if end:
         statement = statement.where(HostPair.first_seen <= end)
-    statement = statement.order_by(HostPair.last_seen.desc(), HostPair.parent, HostPair.child, HostPair.cause)
-    return list(session.scalars(statement))
+    return _paged(session, statement.order_by(matched, other, HostPair.cause), paging)
 
 
-def resolutions(session: Session, query: str, is_ip: bool) -> list[Resolution]:
-    """Resolutions of a host and its subdomains, or of an IP address; latest first."""
-    condition = Resolution.ip == query if is_ip else host_filter(Resolution.hostname_reversed, query)
-    return list(session.scalars(select(Resolution).where(condition)
-                                .order_by(Resolution.last_seen.desc(), Resolution.hostname, Resolution.ip)))
+@dataclass(frozen=True)
+class ResolutionsPage(Page[Resolution]):
+    """A page of resolutions, with when any of all of them was first and last seen."""
+
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+
+
+def _resolved(query: str, is_ip: bool):  # noqa: ANN202 (SQL expression)
+    return Resolution.ip == query if is_ip else host_filter(Resolution.hostname_reversed, query)
+
+
+def resolutions(session: Session, query: str, is_ip: bool, paging: Paging = Paging()) -> ResolutionsPage:
+    """Resolutions of a host and its subdomains (by host, then IP), or of an IP address (by host)."""
+    condition = _resolved(query, is_ip)
+    order = (Resolution.ip, Resolution.hostname) if is_ip else (Resolution.hostname_reversed, Resolution.ip)
+    page = _paged(session, select(Resolution).where(condition).order_by(*order), paging)
+    first, last = session.execute(select(func.min(Resolution.first_seen), func.max(Resolution.last_seen))
+                                  .where(condition)).one()
+    return ResolutionsPage(page.rows, page.total, first, last)
+
+
+def unique_resolutions(session: Session, query: str, is_ip: bool,
+                       paging: Paging = Paging()) -> Page[tuple[str, int]]:
+    """The distinct answers for a host (its IPs) or an IP (its hosts) with how many visits saw
+    each, most seen first."""
+    answer = Resolution.hostname if is_ip else Resolution.ip
+    condition = _resolved(query, is_ip)
+    statement = (select(answer, func.sum(Resolution.visit_count)).where(condition).group_by(answer)
+                 .order_by(func.sum(Resolution.visit_count).desc(), answer))
+    return _paged(session, statement, paging, select(func.count(answer.distinct())).where(condition))
 
 
 def latest_visit(session: Session, page_url: str) -> Visit | None:
@@ -48,46 +112,48 @@ def latest_visit(session: Session, page_url: str) -> Visit | None:
     )
 
 
-def host_trackers(session: Session, host: str) -> list[Tracker]:
+def host_trackers(session: Session, host: str, paging: Paging = Paging()) -> Page[Tracker]:
     """Tracker IDs seen on `host` and its subdomains."""
-    return list(session.scalars(
-        select(Tracker).where(host_filter(Tracker.hostname_reversed, host))
-        .order_by(Tracker.hostname, Tracker.attribute_type, Tracker.attribute_value)
-    ))
+    return _paged(session, select(Tracker).where(host_filter(Tracker.hostname_reversed, host))
+                  .order_by(Tracker.hostname_reversed, Tracker.attribute_type, Tracker.attribute_value), paging)
 
 
-def tracker_hosts(session: Session, value: str, attribute_type: str | None = None) -> list[tuple[str, datetime, datetime]]:
-    """Every host seen with tracker `value` (the pivot): (hostname, first seen, last seen)."""
-    statement = (
-        select(Tracker.hostname, func.min(Tracker.first_seen), func.max(Tracker.last_seen))
-        .where(func.lower(Tracker.attribute_value) == value.lower())
-        .group_by(Tracker.hostname)
-        .order_by(Tracker.hostname)
-    )
+def tracker_hosts(session: Session, value: str, attribute_type: str | None = None,
+                  paging: Paging = Paging()) -> Page[tuple[str, datetime, datetime]]:
+    """Every host seen with tracker `value`, any case (the pivot): (hostname, first seen, last seen)."""
+    condition = func.lower(Tracker.attribute_value) == value.lower()
     if attribute_type:
-        statement = statement.where(Tracker.attribute_type == attribute_type)
-    return [(hostname, first, last) for hostname, first, last in session.execute(statement)]
+        condition = and_(condition, Tracker.attribute_type == attribute_type)
+    statement = (select(Tracker.hostname, func.min(Tracker.first_seen), func.max(Tracker.last_seen))
+                 .where(condition).group_by(Tracker.hostname).order_by(Tracker.hostname))
+    return _paged(session, statement, paging, select(func.count(Tracker.hostname.distinct())).where(condition))
 
 
 def cookies(session: Session, host: str | None = None, name: str | None = None,
-            domain: str | None = None) -> list[Cookie]:
-    """Cookies by host (and subdomains), by cookie name, or by cookie domain (and subdomains)."""
-    statement = select(Cookie).order_by(Cookie.hostname, Cookie.cookie_domain, Cookie.cookie_name)
+            domain: str | None = None, paging: Paging = Paging()) -> Page[Cookie]:
+    """Cookies by host (and subdomains), by cookie name, or by cookie domain (and subdomains),
+    in the order of the index the first of them given uses."""
+    statement = select(Cookie)
     if host:
         statement = statement.where(host_filter(Cookie.hostname_reversed, host))
     if name:
         statement = statement.where(Cookie.cookie_name == name)
     if domain:
         statement = statement.where(host_filter(Cookie.cookie_domain_reversed, domain))
-    return list(session.scalars(statement))
+    if host:
+        order = (Cookie.hostname_reversed, Cookie.cookie_domain, Cookie.cookie_name)
+    elif name:
+        order = (Cookie.cookie_name, Cookie.hostname, Cookie.cookie_domain)
+    else:
+        order = (Cookie.cookie_domain_reversed, Cookie.hostname, Cookie.cookie_name)
+    return _paged(session, statement.order_by(*order), paging)
 
 
-def host_components(session: Session, host: str) -> list[Component]:
+def host_components(session: Session, host: str, paging: Paging = Paging()) -> Page[Component]:
     """Web technologies seen on `host` and its subdomains."""
-    return list(session.scalars(
-        select(Component).where(host_filter(Component.hostname_reversed, host))
-        .order_by(Component.hostname, Component.category, Component.label)
-    ))
+    return _paged(session, select(Component).where(host_filter(Component.hostname_reversed, host))
+                  .order_by(Component.hostname_reversed, Component.category, Component.label, Component.version),
+                  paging)
 
 
 def job_visits(session: Session, job: str) -> set[tuple[str, str | None]]:

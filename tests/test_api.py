@@ -113,6 +113,20 @@ def test_errors_are_json_messages(api: str) -> None:
     assert get(f"{api}/v2/host-attributes/trackers")[0] == 400
     assert get(f"{api}/v2/trackers/search?query=UA-1-1&type=Nope")[0] == 400
     assert get(f"{api}/v2/whois")[0] == 404
+    status, body = get(f"{api}/v2/host-attributes/pairs?query=shop-a.com&direction=children&page=-1")
+    assert status == 400 and body["message"].startswith("page: -1 is out of range")
+    status, body = get(f"{api}/v2/dns/passive?query=shop-a.com&limit=lots")
+    assert status == 400 and body["message"] == "limit: not a whole number: 'lots'"
+
+
+def test_pages_from_zero_with_the_total_of_all(api: str) -> None:
+    """PassiveTotal's paging: `page` from 0; the total counts every page; past the end, no rows."""
+    pages = [get(f"{api}/v2/host-attributes/trackers?query=shop-a.com&limit=1&page={page}")[1] for page in range(3)]
+    assert [page["totalRecords"] for page in pages] == [2, 2, 2]
+    assert [[r["attributeValue"] for r in page["results"]] for page in pages] == [["UA-61048133"], ["UA-61048133-2"], []]
+    dns = [get(f"{api}/v2/dns/passive?query=shop-a.com&limit=1&page={page}")[1] for page in range(2)]
+    assert [d["totalRecords"] for d in dns] == [1, 1] and [len(d["results"]) for d in dns] == [1, 0]
+    assert dns[1]["firstSeen"] == dns[0]["firstSeen"] == "2016-08-20 04:33:54"  # of all records, not the page
 
 
 def test_lookup_page_is_served(api: str) -> None:

@@ -61,6 +61,17 @@ def test_lookup_children_filtered_by_cause_and_as_a_table(db: str) -> None:
     assert table.returncode == 0 and "3 host pairs" in table.stdout and "cdn.evil-c.net" in table.stdout
 
 
+def test_lookup_pages_with_limit_and_page(db: str) -> None:
+    pages = [json.loads(run_cli("lookup", "shop-a.com", "--limit", "2", "--page", str(page), "--json", "--db", db).stdout)
+             for page in range(2)]
+    assert [p["totalRecords"] for p in pages] == [3, 3]
+    assert [[r["child"] for r in p["results"]] for p in pages] == [["cdn.evil-c.net", "js.evil-c.net"], ["partner-b.com"]]
+    first = run_cli("lookup", "shop-a.com", "--limit", "2", "--db", db)
+    assert "3 host pairs (children of shop-a.com) — page 0: rows 1–2 of 3; next: --page 1" in first.stdout
+    last = run_cli("lookup", "shop-a.com", "--limit", "2", "--page", "1", "--db", db)
+    assert "page 1: rows 3–3 of 3" in last.stdout and "next" not in last.stdout
+
+
 def test_resolutions_in_passive_dns_shape(db: str) -> None:
     result = run_cli("resolutions", "evil-c.net", "--json", "--db", db)
     response = json.loads(result.stdout)

@@ -3,7 +3,7 @@ range of the reversed-host columns), with PassiveTotal's matching; old databases
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -54,13 +54,13 @@ def test_a_host_and_its_subdomains_match_as_passivetotal_matched(kind: str, tmp_
     engine = populated(url)
     with Session(engine) as session:
         for query, expected in MATCHED.items():
-            assert {p.child for p in queries.pairs(session, query, "parents")} == expected, query
-            assert {r.hostname for r in queries.resolutions(session, query, is_ip=False)} == expected, query
-            assert {t.hostname for t in queries.host_trackers(session, query)} == expected, query
-            assert {c.hostname for c in queries.cookies(session, host=query)} == expected, query
-            assert {c.hostname for c in queries.cookies(session, domain=query)} == expected, query
-            assert {c.hostname for c in queries.host_components(session, query)} == expected, query
-        assert {p.parent for p in queries.pairs(session, "site-3.com", "children")} == {"www.site-3.com"}
+            assert {p.child for p in queries.pairs(session, query, "parents").rows} == expected, query
+            assert {r.hostname for r in queries.resolutions(session, query, is_ip=False).rows} == expected, query
+            assert {t.hostname for t in queries.host_trackers(session, query).rows} == expected, query
+            assert {c.hostname for c in queries.cookies(session, host=query).rows} == expected, query
+            assert {c.hostname for c in queries.cookies(session, domain=query).rows} == expected, query
+            assert {c.hostname for c in queries.host_components(session, query).rows} == expected, query
+        assert {p.parent for p in queries.pairs(session, "site-3.com", "children").rows} == {"www.site-3.com"}
     engine.dispose()
 
 
@@ -105,7 +105,73 @@ def test_a_database_from_before_is_migrated_with_its_reversed_hosts(tmp_path: Pa
                                       "VALUES ('www.bank.com', 'sap.misapor.ch', 'iframe.src', '2026-11-01', '2026-11-02', 2)")
     engine = open_database(url)
     with Session(engine) as session:
-        [pair] = queries.pairs(session, "misapor.ch", "parents")
+        [pair] = queries.pairs(session, "misapor.ch", "parents").rows
     engine.dispose()
     assert (pair.parent, pair.child_reversed, pair.parent_reversed, pair.visit_count) == (
         "www.bank.com", "ch.misapor.sap.", "com.bank.www.", 2)
+
+
+POPULAR = "www.googletagmanager.com"
+
+
+def with_a_popular_child(url: str, parents: int) -> Engine:
+    """`parents` sites all loading POPULAR (and some a subdomain of it), each a day apart."""
+    engine = open_database(url)
+    with session_factory(engine).begin() as session:
+        for day in range(parents):
+            upsert_seen(session, HostPair, ("parent", "child", "cause"),
+                        [{"parent": f"www.site-{day}.com", "child": POPULAR, "cause": "script.src"}]
+                        + ([{"parent": f"www.site-{day}.com", "child": f"cdn.{POPULAR}", "cause": "img.src"}]
+                           if day % 7 == 0 else []), SEEN + timedelta(days=day))
+    return engine
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_pages_cover_every_pair_once_in_a_stable_order_with_an_exact_total(
+        kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    url = sqlite_url(tmp_path) if kind == "sqlite" else request.getfixturevalue("postgres_url")
+    engine = with_a_popular_child(url, 700)
+    expected = 700 + 100
+    with Session(engine) as session:
+        pages = [queries.pairs(session, "googletagmanager.com", "parents", paging=queries.Paging(page, 300))
+                 for page in range(4)]
+        again = queries.pairs(session, "googletagmanager.com", "parents", paging=queries.Paging(1, 300))
+        windowed = queries.pairs(session, "googletagmanager.com", "parents", start=SEEN + timedelta(days=600),
+                                 end=SEEN + timedelta(days=650), paging=queries.Paging(0, 20))
+        default = queries.pairs(session, "googletagmanager.com", "parents")
+    engine.dispose()
+    assert [page.total for page in pages] == [expected] * 4
+    assert [len(page.rows) for page in pages] == [300, 300, 200, 0]
+    keys = [(p.child_reversed, p.parent, p.cause) for page in pages for p in page.rows]
+    assert len(set(keys)) == expected and keys == sorted(keys)
+    assert [p.id for p in again.rows] == [p.id for p in pages[1].rows]
+    assert windowed.total == 51 + 7 and len(windowed.rows) == 20  # days 600..650, and 7 of them (602..644) multiples of 7
+    assert len(default.rows) == expected == default.total  # 2,000 a page by default
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_a_page_is_read_off_the_index_in_order(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """No sort of all of a popular child's parents for its first page, and a time window filters
+    on the index alone (PostgreSQL, on its tiny table, is told to avoid scans and sorts it can
+    avoid: it sorts only if the index cannot give the order)."""
+    from sqlalchemy import func, select
+
+    url = sqlite_url(tmp_path) if kind == "sqlite" else request.getfixturevalue("postgres_url")
+    engine = with_a_popular_child(url, 50)
+    condition = queries.host_filter(HostPair.child_reversed, "googletagmanager.com")
+    first_page = (select(HostPair).where(condition)
+                  .order_by(HostPair.child_reversed, HostPair.parent, HostPair.cause).limit(2000))
+    windowed_count = select(func.count()).select_from(HostPair).where(condition, HostPair.last_seen >= SEEN)
+    with Session(engine) as session:
+        if kind == "postgresql":
+            for setting in ("enable_seqscan", "enable_bitmapscan", "enable_sort"):
+                session.execute(text(f"SET {setting} = off"))
+        page_plan, count_plan = plan(session, first_page), plan(session, windowed_count)
+    engine.dispose()
+    assert "ix_host_pairs_child_reversed" in page_plan, page_plan
+    assert "TEMP B-TREE" not in page_plan and "Sort" not in page_plan, page_plan
+    assert "ix_host_pairs_child_reversed" in count_plan, count_plan
+    if kind == "sqlite":
+        assert "COVERING INDEX" in count_plan, count_plan
+    else:
+        assert "Index Only Scan" in count_plan, count_plan

@@ -17,6 +17,8 @@ from hostpairs.storage.models import Base, CrawlRun
 from tests.conftest import database_at_revision, sqlite_url
 
 
+@pytest.mark.filterwarnings("ignore:.*expression-based index ix_trackers_value")  # SQLite: not reflected
+@pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression-based index")
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_migrations_build_the_models_schema(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     url = sqlite_url(tmp_path) if kind == "sqlite" else request.getfixturevalue("postgres_url")

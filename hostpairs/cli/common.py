@@ -15,6 +15,8 @@ err = Console(stderr=True, highlight=False)
 
 DbOption = typer.Option(None, "--db", help="SQLAlchemy database URL (default: $HOSTPAIRS_DB or sqlite:///hostpairs.db).")
 JsonOption = typer.Option(False, "--json", help="Print PassiveTotal's JSON response shape.")
+LimitOption = typer.Option(None, "--limit", help="Rows per page (default 2,000, at most 10,000).", show_default=False)
+PageOption = typer.Option(None, "--page", help="Which page, counting from 0 as PassiveTotal does.", show_default=False)
 
 T = TypeVar("T")
 

@@ -7,7 +7,7 @@ from enum import Enum
 
 import typer
 
-from hostpairs.cli.common import DbOption, JsonOption, checked, fail, out, sessions_for
+from hostpairs.cli.common import DbOption, JsonOption, LimitOption, PageOption, checked, fail, out, sessions_for
 from hostpairs.cli.tables import PAIR_COLUMNS, emit, frame_tree, print_table
 
 app = typer.Typer()
@@ -25,6 +25,8 @@ def lookup(
     cause: str | None = typer.Option(None, help="Only this cause (iframe.src, script.src, redirect, ...)."),
     start: str | None = typer.Option(None, help="Only pairs still seen on or after this date (UTC)."),
     end: str | None = typer.Option(None, help="Only pairs already seen on or before this date (UTC)."),
+    limit: int | None = LimitOption,
+    page: int | None = PageOption,
     db: str | None = DbOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -36,13 +38,16 @@ def lookup(
     query = checked(parameters.host, host)
     chosen_cause = checked(parameters.cause, cause)
     start_at, end_at = checked(parameters.date, start, "--start"), checked(parameters.date, end, "--end")
+    paging = checked(parameters.paging, page, limit)
     with sessions_for(db)() as session:
-        response = pairs_response(pairs(session, query.value, direction.value, chosen_cause, start_at, end_at))
-    emit(response, as_json, PAIR_COLUMNS, f"{response['totalRecords']} host pairs ({direction.value} of {query.value})")
+        response = pairs_response(pairs(session, query.value, direction.value, chosen_cause, start_at, end_at, paging))
+    emit(response, as_json, PAIR_COLUMNS, f"{response['totalRecords']} host pairs ({direction.value} of {query.value})",
+         paging)
 
 
 @app.command()
 def resolutions(host: str = typer.Argument(..., help="Host name (subdomains too) or IP address."),
+                limit: int | None = LimitOption, page: int | None = PageOption,
                 db: str | None = DbOption, as_json: bool = JsonOption) -> None:
     """IP addresses the crawler connected to for HOST and its subdomains, or the hosts of an IP
     (passive DNS shape)."""
@@ -51,10 +56,12 @@ def resolutions(host: str = typer.Argument(..., help="Host name (subdomains too)
     from hostpairs.storage.queries import resolutions as stored_resolutions
 
     query = checked(parameters.host, host)
+    paging = checked(parameters.paging, page, limit)
     with sessions_for(db)() as session:
-        response = passive_dns_response(query.value, query.is_ip, stored_resolutions(session, query.value, query.is_ip))
+        response = passive_dns_response(query.value, query.is_ip,
+                                        stored_resolutions(session, query.value, query.is_ip, paging))
     emit(response, as_json, ("value", "resolve", "recordType", "firstSeen", "lastSeen"),
-         f"{response['totalRecords']} resolutions of {query.value}")
+         f"{response['totalRecords']} resolutions of {query.value}", paging)
 
 
 @app.command()
@@ -88,6 +95,8 @@ def trackers(
     host: str | None = typer.Argument(None, help="Host whose trackers to list (subdomains too)."),
     search: str | None = typer.Option(None, "--search", help="List every host seen with this tracker value."),
     tracker_type: str | None = typer.Option(None, "--type", help="With --search: only this type (GoogleAnalyticsTrackingId, FacebookId, ...)."),
+    limit: int | None = LimitOption,
+    page: int | None = PageOption,
     db: str | None = DbOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -98,17 +107,19 @@ def trackers(
 
     if (host is None) == (search is None):
         fail("give either HOST or --search VALUE")
+    paging = checked(parameters.paging, page, limit)
     if search is not None:
         value, chosen_type = checked(parameters.tracker_value, search), checked(parameters.tracker_type, tracker_type)
         with sessions_for(db)() as session:
-            response = tracker_search_response(tracker_hosts(session, value, chosen_type))
-        emit(response, as_json, ("entity", "firstSeen", "lastSeen"), f"{response['totalRecords']} hosts with {value}")
+            response = tracker_search_response(tracker_hosts(session, value, chosen_type, paging))
+        emit(response, as_json, ("entity", "firstSeen", "lastSeen"), f"{response['totalRecords']} hosts with {value}",
+             paging)
         return
     query = checked(parameters.host, host or "")
     with sessions_for(db)() as session:
-        response = trackers_response(host_trackers(session, query.value))
+        response = trackers_response(host_trackers(session, query.value, paging))
     emit(response, as_json, ("hostname", "attributeType", "attributeValue", "firstSeen", "lastSeen"),
-         f"{response['totalRecords']} trackers of {query.value}")
+         f"{response['totalRecords']} trackers of {query.value}", paging)
 
 
 @app.command()
@@ -116,6 +127,8 @@ def cookies(
     host: str | None = typer.Argument(None, help="Host whose cookies to list (subdomains too)."),
     name: str | None = typer.Option(None, "--name", help="Hosts that got a cookie of this name."),
     domain: str | None = typer.Option(None, "--domain", help="Hosts that got cookies for this domain (and subdomains)."),
+    limit: int | None = LimitOption,
+    page: int | None = PageOption,
     db: str | None = DbOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -128,21 +141,25 @@ def cookies(
         fail("give HOST, --name NAME or --domain DOMAIN")
     query = checked(parameters.host, host).value if host else None
     cookie_domain = checked(parameters.host, domain).value if domain else None
+    paging = checked(parameters.paging, page, limit)
     with sessions_for(db)() as session:
-        response = cookies_response(stored_cookies(session, query, name, cookie_domain), with_third_party=not as_json)
+        response = cookies_response(stored_cookies(session, query, name, cookie_domain, paging),
+                                    with_third_party=not as_json)
     emit(response, as_json, ("hostname", "cookieName", "cookieDomain", "thirdParty", "firstSeen", "lastSeen"),
-         f"{response['totalRecords']} cookies")
+         f"{response['totalRecords']} cookies", paging)
 
 
 @app.command()
-def components(host: str = typer.Argument(...), db: str | None = DbOption, as_json: bool = JsonOption) -> None:
+def components(host: str = typer.Argument(...), limit: int | None = LimitOption, page: int | None = PageOption,
+               db: str | None = DbOption, as_json: bool = JsonOption) -> None:
     """Web technologies (category, label, version) seen on HOST and its subdomains."""
     from hostpairs.api import parameters
     from hostpairs.api.passivetotal import components_response
     from hostpairs.storage.queries import host_components
 
     query = checked(parameters.host, host)
+    paging = checked(parameters.paging, page, limit)
     with sessions_for(db)() as session:
-        response = components_response(host_components(session, query.value))
+        response = components_response(host_components(session, query.value, paging))
     emit(response, as_json, ("hostname", "category", "label", "version", "firstSeen", "lastSeen"),
-         f"{response['totalRecords']} components of {query.value}")
+         f"{response['totalRecords']} components of {query.value}", paging)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
 from hostpairs.cli.common import out
+
+if TYPE_CHECKING:
+    from hostpairs.storage.queries import Paging
 
 PAIR_COLUMNS = ("parent", "child", "cause", "firstSeen", "lastSeen")
 
@@ -24,12 +27,21 @@ def print_table(rows: list[dict[str, Any]], columns: tuple[str, ...], title: str
     out.print(table)
 
 
-def emit(response: dict[str, Any], as_json: bool, columns: tuple[str, ...], title: str) -> None:
-    """Print a response as JSON (PassiveTotal's shape) or as a table of its results."""
+def emit(response: dict[str, Any], as_json: bool, columns: tuple[str, ...], title: str,
+         paging: Paging | None = None) -> None:
+    """Print a response as JSON (PassiveTotal's shape) or as a table of its results, titled with
+    which rows of how many the page holds."""
     if as_json:
         print(json.dumps(response, indent=2))
-    else:
-        print_table(response["results"], columns, title)
+        return
+    results = response["results"]
+    total = response.get("totalRecords", len(results))
+    if paging is not None and (paging.page or total > len(results)):
+        first = paging.page * paging.limit
+        shown = f"rows {first + 1:,}–{first + len(results):,}" if results else "no rows"
+        more = f"; next: --page {paging.page + 1}" if first + len(results) < total else ""
+        title += f" — page {paging.page}: {shown} of {total:,}{more}"
+    print_table(results, columns, title)
 
 
 def alert_rows(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
