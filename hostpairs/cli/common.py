@@ -44,11 +44,18 @@ def database_url(db: str | None) -> str:
     return db or HOSTPAIRS_DB
 
 
-def sessions_for(db: str | None):  # noqa: ANN201 (a sessionmaker; SQLAlchemy imported on use)
-    """Sessions on the database, or a one-line error when it cannot be opened."""
-    from hostpairs.storage.db import DatabaseError, open_database, session_factory
+def engine_for(db: str | None):  # noqa: ANN201 (an Engine; SQLAlchemy imported on use)
+    """The database's engine, or a one-line error when it cannot be opened."""
+    from hostpairs.storage.db import DatabaseError, open_database
 
     try:
-        return session_factory(open_database(database_url(db)))
+        return open_database(database_url(db))
     except DatabaseError as exc:
         fail(str(exc))
+
+
+def sessions_for(db: str | None):  # noqa: ANN201 (a sessionmaker; SQLAlchemy imported on use)
+    """Sessions on the database, or a one-line error when it cannot be opened."""
+    from hostpairs.storage.db import session_factory
+
+    return session_factory(engine_for(db))
