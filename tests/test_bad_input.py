@@ -103,7 +103,7 @@ GOOD_ARGUMENTS: dict[str, tuple[str, ...]] = {
     "watch": ("valid.toml", *HARMLESS),
     "lookup": ("shop.example",), "resolutions": ("shop.example",), "visit": ("https://shop.example/",),
     "trackers": ("shop.example",), "cookies": ("shop.example",), "components": ("shop.example",),
-    "serve": ("--port", "0"), "demo": ("--dwell", "0"), "seeds status": (), "alerts": (), "alerts ack": ("1",),
+    "import": ("valid.toml",), "serve": ("--port", "0"), "demo": ("--dwell", "0"), "seeds status": (), "alerts": (), "alerts ack": ("1",),
 }
 UNREADABLE_DATABASES = {
     "random bytes": "sqlite:///garbage.db", "a directory": "sqlite:///directory.db", "a PNG": "sqlite:///picture.db",
@@ -220,6 +220,11 @@ HAND_WRITTEN = [
     # demo: nothing it could refuse but its database and its numbers (derived below)
     # seeds
     case("seeds validate", "a syntax error", "syntax-error.toml", message="syntax-error.toml:3: invalid TOML"),
+    case("import", "a PNG", "picture.png", "--db", "sqlite:///fresh-for-import.db", message="picture.png: not UTF-8 text"),
+    case("import", "random bytes", "garbage.db", "--db", "sqlite:///fresh-for-import.db", message="garbage.db"),
+    case("import", "a directory", "seeds-directory", message="seeds-directory: not a file"),
+    case("import", "a missing file", "no-such-file.csv", message="no-such-file.csv: not a file"),
+    case("import", "an empty --source", "valid.toml", "--source", " ", message="--source"),
     case("seeds validate", "a PNG", "picture.png", message="cannot read"),
     case("seeds validate", "a directory", "seeds-directory", message="cannot read"),
     case("seeds validate", "a missing file", "missing.toml", message="cannot read"),
