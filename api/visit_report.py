@@ -9,12 +9,14 @@ from hostpairs.storage.models import Visit
 
 
 def visit_report(visit: Visit) -> dict[str, Any]:
-    """The report of a stored visit (frames and dependencies in the order they were stored)."""
+    """The report of a stored visit (frames and dependencies in the order they were stored; none
+    once `hostpairs prune` removed them, which `evidencePruned` dates)."""
     return {
         "visit": {"id": visit.id, "requestedUrl": visit.requested_url, "finalUrl": visit.final_url,
                   "mode": visit.mode, "started": pt_time(visit.started_at), "finished": pt_time(visit.finished_at),
                   "status": visit.status, "error": visit.error, "loadFinished": visit.load_finished,
-                  "limitsHit": visit.limits_hit.split(", ") if visit.limits_hit else []},
+                  "limitsHit": visit.limits_hit.split(", ") if visit.limits_hit else [],
+                  "evidencePruned": visit.pruned_at and pt_time(visit.pruned_at)},
         "frames": [
             {"frameId": f.frame_id, "parentFrameId": f.parent_frame_id, "url": f.url,
              "createdByScript": f.created_by_script, "creatorScriptUrl": f.creator_script_url,

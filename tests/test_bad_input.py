@@ -103,7 +103,7 @@ GOOD_ARGUMENTS: dict[str, tuple[str, ...]] = {
     "watch": ("valid.toml", *HARMLESS),
     "lookup": ("shop.example",), "resolutions": ("shop.example",), "visit": ("https://shop.example/",),
     "trackers": ("shop.example",), "cookies": ("shop.example",), "components": ("shop.example",),
-    "import": ("valid.toml",), "serve": ("--port", "0"), "demo": ("--dwell", "0"), "seeds status": (), "alerts": (), "alerts ack": ("1",),
+    "import": ("valid.toml",), "prune": ("--keep-visits", "5"), "serve": ("--port", "0"), "demo": ("--dwell", "0"), "seeds status": (), "alerts": (), "alerts ack": ("1",),
 }
 UNREADABLE_DATABASES = {
     "random bytes": "sqlite:///garbage.db", "a directory": "sqlite:///directory.db", "a PNG": "sqlite:///picture.db",
@@ -225,6 +225,10 @@ HAND_WRITTEN = [
     case("import", "a directory", "seeds-directory", message="seeds-directory: not a file"),
     case("import", "a missing file", "no-such-file.csv", message="no-such-file.csv: not a file"),
     case("import", "an empty --source", "valid.toml", "--source", " ", message="--source"),
+    case("prune", "no window", message="give --keep-visits N and/or --older-than"),
+    case("prune", "words for a duration", "--older-than", "a while", message="--older-than: bad duration"),
+    case("prune", "a thirteenth month", "--older-than", "2024-13-01", message="--older-than: not a date"),
+    case("prune", "no visits to keep", "--keep-visits", "0", message="--keep-visits"),
     case("seeds validate", "a PNG", "picture.png", message="cannot read"),
     case("seeds validate", "a directory", "seeds-directory", message="cannot read"),
     case("seeds validate", "a missing file", "missing.toml", message="cannot read"),

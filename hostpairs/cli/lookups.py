@@ -84,7 +84,9 @@ def visit(url: str = typer.Argument(..., help="A visited URL (as requested or as
               + (f" → {info['finalUrl']}" if info["finalUrl"] != info["requestedUrl"] else "")
               + (f" — failed: {info['error']}" if info["error"] else "")
               + (" — the load event never came" if info["loadFinished"] is False else "")
-              + (f" — limits hit: {', '.join(info['limitsHit'])}" if info["limitsHit"] else ""), soft_wrap=True, markup=False)
+              + (f" — limits hit: {', '.join(info['limitsHit'])}" if info["limitsHit"] else "")
+              + (f" — its evidence was pruned on {info['evidencePruned']} UTC" if info["evidencePruned"] else ""),
+              soft_wrap=True, markup=False)
     out.print(frame_tree(report))
     print_table(report["dependencies"], ("started", "url", "resourceType", "cause", "parent", "initiatorUrl", "status"),
                 f"{len(report['dependencies'])} dependencies")
