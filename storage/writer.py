@@ -51,9 +51,12 @@ class AlertRouting:
 
 
 def upsert_seen(session: Session, model: type, keys: Sequence[str], rows: list[dict[str, Any]], seen: datetime) -> None:
-    """Insert rows keyed by `keys`, or on conflict widen first/last seen and count one more visit."""
+    """Insert rows keyed by `keys`, or on conflict widen first/last seen and count one more visit.
+    Rows go in key order, so writers upserting overlapping rows at once lock them in one order
+    (PostgreSQL would otherwise find them deadlocked)."""
     if not rows:
         return
+    rows = sorted(rows, key=lambda row: tuple(row[k] for k in keys))
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = model.__table__
