@@ -13,13 +13,14 @@ from typing import Any
 from hostpairs.extractors.host_pairs import CAUSES
 from hostpairs.extractors.hosts import is_ip_address, query_host, same_site
 
-from hostpairs.storage.models import Component, Cookie, HostPair, Tracker
+from sqlalchemy import Row
+
 from hostpairs.storage.queries import Page, ResolutionsPage
 
 
 def pt_time(value: datetime) -> str:
     """PassiveTotal's date format: 'YYYY-MM-DD HH:MM:SS' (UTC)."""
-    return value.strftime("%Y-%m-%d %H:%M:%S")
+    return value.isoformat(" ", "seconds")
 
 
 def attribute_response(results: list[dict[str, Any]], total: int) -> dict[str, Any]:
@@ -28,7 +29,7 @@ def attribute_response(results: list[dict[str, Any]], total: int) -> dict[str, A
     return {"totalRecords": total, "success": True, "facets": [], "results": results}
 
 
-def pairs_response(page: Page[HostPair]) -> dict[str, Any]:
+def pairs_response(page: Page) -> dict[str, Any]:
     """/v2/host-attributes/pairs."""
     return attribute_response([
         {"parent": p.parent, "child": p.child, "cause": p.cause,
@@ -37,7 +38,7 @@ def pairs_response(page: Page[HostPair]) -> dict[str, Any]:
     ], page.total)
 
 
-def trackers_response(page: Page[Tracker]) -> dict[str, Any]:
+def trackers_response(page: Page) -> dict[str, Any]:
     """/v2/host-attributes/trackers."""
     return attribute_response([
         {"hostname": t.hostname, "attributeType": t.attribute_type, "attributeValue": t.attribute_value,
@@ -46,14 +47,14 @@ def trackers_response(page: Page[Tracker]) -> dict[str, Any]:
     ], page.total)
 
 
-def tracker_search_response(page: Page[tuple[str, datetime, datetime]]) -> dict[str, Any]:
+def tracker_search_response(page: Page) -> dict[str, Any]:
     """/v2/trackers/search: one record per host."""
     results = [{"entity": hostname, "firstSeen": pt_time(first), "lastSeen": pt_time(last)}
                for hostname, first, last in page.rows]
     return {"totalRecords": page.total, "success": True, "results": results}
 
 
-def cookies_response(page: Page[Cookie], with_third_party: bool = False) -> dict[str, Any]:
+def cookies_response(page: Page, with_third_party: bool = False) -> dict[str, Any]:
     """/v2/host-attributes/cookies; `with_third_party` adds a thirdParty field PassiveTotal's
     records did not have."""
     return attribute_response([
@@ -64,7 +65,7 @@ def cookies_response(page: Page[Cookie], with_third_party: bool = False) -> dict
     ], page.total)
 
 
-def components_response(page: Page[Component]) -> dict[str, Any]:
+def components_response(page: Page) -> dict[str, Any]:
     """/v2/host-attributes/components."""
     return attribute_response([
         {"hostname": c.hostname, "category": c.category, "label": c.label, "version": c.version or None,
@@ -106,7 +107,7 @@ def passive_dns_response(query: str, is_ip: bool, page: ResolutionsPage) -> dict
     }
 
 
-def unique_resolutions_response(query: str, is_ip: bool, page: Page[tuple[str, int]]) -> dict[str, Any]:
+def unique_resolutions_response(query: str, is_ip: bool, page: Page) -> dict[str, Any]:
     """/v2/dns/passive/unique: the distinct answers with how often each was seen."""
     return {"queryValue": query, "queryType": "ip" if is_ip else "domain", "total": page.total,
             "pager": None, "results": [answer for answer, _ in page.rows],

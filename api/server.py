@@ -160,4 +160,7 @@ def make_server(sessions: sessionmaker[Session], host: str, port: int, api_keys:
         def log_message(self, format: str, *args: object) -> None:  # noqa: A002
             logger.info("%s %s", self.address_string(), format % args)
 
-    return ThreadingHTTPServer((host, port), Handler)
+    class Server(ThreadingHTTPServer):
+        request_queue_size = 128  # the listen backlog: concurrent clients wait in it instead of retrying a second later
+
+    return Server((host, port), Handler)

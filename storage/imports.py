@@ -3,8 +3,9 @@
 
 Merging widens first/last seen and never narrows them, counts no visit (an imported record was
 seen by someone else's crawler: `visit_count` stays what hostpairs' own visits counted) and names
-the import's source in `imported_from` (the first source to bring a record keeps it). A row that
-would not change is not written, so importing a file again changes nothing."""
+the import's source in `imported_from` (the first source to bring a record keeps it), and counts
+new host pairs into host_pair_counts. A row that would not change is not written, so importing a
+file again changes nothing."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from typing import Any
 
 from sqlalchemy import Connection, DateTime
 
-from hostpairs.storage.models import Component, Cookie, HostPair, Resolution, Tracker, reversed_host
+from hostpairs.storage.models import Component, Cookie, HostPair, HostPairCount, Resolution, Tracker, reversed_host
+from hostpairs.storage.pair_counts import count_new, inserted_marker
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,10 @@ def merge(connection: Connection, dataset: Dataset, rows: list[dict[str, Any]], 
     _stage(connection, dataset, staged)
     keys, described = ", ".join(dataset.keys), ", ".join(described)  # the rest follows from the keys
     table, stage = dataset.table, dataset.stage
-    written = connection.exec_driver_sql(
+    counted = table == HostPair.__tablename__
+    if counted and dialect.name == "sqlite":
+        connection.exec_driver_sql(f"DELETE FROM {HostPairCount.__tablename__} WHERE 0")  # takes the write lock
+    result = connection.exec_driver_sql(
         f"INSERT INTO {table} ({', '.join(columns)}, visit_count, imported_from) "
         f"SELECT {described}, min(first_seen), max(last_seen), 0, {_placeholder(dialect.name)} "
         f"FROM {stage} WHERE true GROUP BY {described} ORDER BY {keys} "
@@ -106,8 +111,15 @@ def merge(connection: Connection, dataset: Dataset, rows: list[dict[str, Any]], 
         f"ELSE {table}.last_seen END, "
         f"imported_from = COALESCE({table}.imported_from, excluded.imported_from) "
         f"WHERE excluded.first_seen < {table}.first_seen OR excluded.last_seen > {table}.last_seen "
-        f"OR {table}.imported_from IS NULL",
-        (source,)).rowcount
+        f"OR {table}.imported_from IS NULL"
+        + (f" RETURNING parent_reversed, child_reversed, {inserted_marker(connection)}" if counted else ""),
+        (source,))
+    if counted:
+        returned = result.all()
+        count_new(connection, ((parent, child) for parent, child, is_new in returned if is_new))
+        written = len(returned)
+    else:
+        written = result.rowcount
     connection.exec_driver_sql(f"DELETE FROM {stage}")
     return written
 

@@ -174,6 +174,19 @@ class HostPair(SeenAcrossVisits, Base):
     child_reversed: Mapped[str] = mapped_column(REVERSED_HOST, default=_reversed_from("child"))
 
 
+class HostPairCount(Base):
+    """How many host pairs a host is the parent of (direction children) or the child of (direction
+    parents), counted as each pair is first stored: the exact total of a look-up of a popular host
+    (every site → www.googletagmanager.com) is a sum over the host's range of this small table,
+    not a count of a million index entries. Never pruned, as the pairs are not."""
+
+    __tablename__ = "host_pair_counts"
+
+    direction: Mapped[str] = mapped_column(String(8), primary_key=True)
+    host_reversed: Mapped[str] = mapped_column(REVERSED_HOST, primary_key=True)
+    pairs: Mapped[int] = mapped_column(BigInteger)
+
+
 class PairEvidence(Base):
     """What one visit saw of a host pair: the page, the full child URL, the frame, the initiator."""
 

@@ -9,18 +9,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, TypeVar
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Row, Select, and_, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from hostpairs.storage.models import Component, Cookie, HostPair, Resolution, Tracker, Visit, reversed_host
+from hostpairs.storage.models import (
+    Component,
+    Cookie,
+    HostPair,
+    HostPairCount,
+    Resolution,
+    Tracker,
+    Visit,
+    reversed_host,
+)
 
 PAGE_SIZE = 2000
 """PassiveTotal's fixed page size (../shared/passivetotal-reference.md, Paging)."""
-
-Row = TypeVar("Row")
-
 
 @dataclass(frozen=True)
 class Paging:
@@ -31,7 +36,7 @@ class Paging:
 
 
 @dataclass(frozen=True)
-class Page(Generic[Row]):
+class Page:
     """One page of a look-up's rows, and how many rows the whole look-up has."""
 
     rows: list[Row]
@@ -50,29 +55,44 @@ def _paged(session: Session, statement: Select, paging: Paging, count: Select | 
     statement's own conditions counted)."""
     if count is None:
         count = statement.with_only_columns(func.count()).order_by(None)
-    total = session.scalar(count) or 0
-    rows = list(session.execute(statement.offset(paging.page * paging.limit).limit(paging.limit)))
-    return Page([row[0] if len(row) == 1 else tuple(row) for row in rows], total)
+    total = int(session.scalar(count) or 0)  # (a sum comes back as a Decimal from PostgreSQL)
+    return Page(list(session.execute(statement.offset(paging.page * paging.limit).limit(paging.limit))), total)
+
+
+PAIR = (HostPair.parent, HostPair.child, HostPair.cause, HostPair.first_seen, HostPair.last_seen)
+RESOLUTION = (Resolution.hostname, Resolution.ip, Resolution.first_seen, Resolution.last_seen, Resolution.visit_count,
+              Resolution.imported_from)
+TRACKER = (Tracker.hostname, Tracker.attribute_type, Tracker.attribute_value, Tracker.first_seen, Tracker.last_seen)
+COOKIE = (Cookie.hostname, Cookie.cookie_name, Cookie.cookie_domain, Cookie.third_party, Cookie.first_seen,
+          Cookie.last_seen)
+COMPONENT = (Component.hostname, Component.category, Component.label, Component.version, Component.first_seen,
+             Component.last_seen)
+"""The columns each look-up returns: rows with these attributes (cheaper than ORM objects by far
+on a page of 2,000)."""
 
 
 def pairs(session: Session, host: str, direction: str, cause: str | None = None,
-          start: datetime | None = None, end: datetime | None = None, paging: Paging = Paging()) -> Page[HostPair]:
+          start: datetime | None = None, end: datetime | None = None, paging: Paging = Paging()) -> Page:
     """Host pairs whose parent (direction=children) or child (direction=parents) is `host` or below
-    it, optionally only those seen between `start` and `end`; by the matched host, then the other."""
+    it, optionally only those seen between `start` and `end`; by the matched host, then the other.
+    Without a cause or a time window, the total is summed from host_pair_counts."""
     matched, other = ((HostPair.parent_reversed, HostPair.child) if direction == "children"
                       else (HostPair.child_reversed, HostPair.parent))
-    statement = select(HostPair).where(host_filter(matched, host))
+    statement = select(*PAIR).where(host_filter(matched, host))
     if cause:
         statement = statement.where(HostPair.cause == cause)
     if start:
         statement = statement.where(HostPair.last_seen >= start)
     if end:
         statement = statement.where(HostPair.first_seen <= end)
-    return _paged(session, statement.order_by(matched, other, HostPair.cause), paging)
+    total = None if cause or start or end else (
+        select(func.coalesce(func.sum(HostPairCount.pairs), 0))
+        .where(HostPairCount.direction == direction, host_filter(HostPairCount.host_reversed, host)))
+    return _paged(session, statement.order_by(matched, other, HostPair.cause), paging, total)
 
 
 @dataclass(frozen=True)
-class ResolutionsPage(Page[Resolution]):
+class ResolutionsPage(Page):
     """A page of resolutions, with when any of all of them was first and last seen."""
 
     first_seen: datetime | None = None
@@ -87,14 +107,14 @@ def resolutions(session: Session, query: str, is_ip: bool, paging: Paging = Pagi
     """Resolutions of a host and its subdomains (by host, then IP), or of an IP address (by host)."""
     condition = _resolved(query, is_ip)
     order = (Resolution.ip, Resolution.hostname) if is_ip else (Resolution.hostname_reversed, Resolution.ip)
-    page = _paged(session, select(Resolution).where(condition).order_by(*order), paging)
+    page = _paged(session, select(*RESOLUTION).where(condition).order_by(*order), paging)
     first, last = session.execute(select(func.min(Resolution.first_seen), func.max(Resolution.last_seen))
                                   .where(condition)).one()
     return ResolutionsPage(page.rows, page.total, first, last)
 
 
 def unique_resolutions(session: Session, query: str, is_ip: bool,
-                       paging: Paging = Paging()) -> Page[tuple[str, int]]:
+                       paging: Paging = Paging()) -> Page:
     """The distinct answers for a host (its IPs) or an IP (its hosts) with how many visits saw
     each, most seen first."""
     answer = Resolution.hostname if is_ip else Resolution.ip
@@ -112,14 +132,14 @@ def latest_visit(session: Session, page_url: str) -> Visit | None:
     )
 
 
-def host_trackers(session: Session, host: str, paging: Paging = Paging()) -> Page[Tracker]:
+def host_trackers(session: Session, host: str, paging: Paging = Paging()) -> Page:
     """Tracker IDs seen on `host` and its subdomains."""
-    return _paged(session, select(Tracker).where(host_filter(Tracker.hostname_reversed, host))
+    return _paged(session, select(*TRACKER).where(host_filter(Tracker.hostname_reversed, host))
                   .order_by(Tracker.hostname_reversed, Tracker.attribute_type, Tracker.attribute_value), paging)
 
 
 def tracker_hosts(session: Session, value: str, attribute_type: str | None = None,
-                  paging: Paging = Paging()) -> Page[tuple[str, datetime, datetime]]:
+                  paging: Paging = Paging()) -> Page:
     """Every host seen with tracker `value`, any case (the pivot): (hostname, first seen, last seen)."""
     condition = func.lower(Tracker.attribute_value) == value.lower()
     if attribute_type:
@@ -130,10 +150,10 @@ def tracker_hosts(session: Session, value: str, attribute_type: str | None = Non
 
 
 def cookies(session: Session, host: str | None = None, name: str | None = None,
-            domain: str | None = None, paging: Paging = Paging()) -> Page[Cookie]:
+            domain: str | None = None, paging: Paging = Paging()) -> Page:
     """Cookies by host (and subdomains), by cookie name, or by cookie domain (and subdomains),
     in the order of the index the first of them given uses."""
-    statement = select(Cookie)
+    statement = select(*COOKIE)
     if host:
         statement = statement.where(host_filter(Cookie.hostname_reversed, host))
     if name:
@@ -149,9 +169,9 @@ def cookies(session: Session, host: str | None = None, name: str | None = None,
     return _paged(session, statement.order_by(*order), paging)
 
 
-def host_components(session: Session, host: str, paging: Paging = Paging()) -> Page[Component]:
+def host_components(session: Session, host: str, paging: Paging = Paging()) -> Page:
     """Web technologies seen on `host` and its subdomains."""
-    return _paged(session, select(Component).where(host_filter(Component.hostname_reversed, host))
+    return _paged(session, select(*COMPONENT).where(host_filter(Component.hostname_reversed, host))
                   .order_by(Component.hostname_reversed, Component.category, Component.label, Component.version),
                   paging)
 

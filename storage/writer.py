@@ -10,13 +10,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, select, tuple_
+from sqlalchemy import case, literal_column
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from hostpairs.extractors.observations import document_url
 from hostpairs.extractors.records import Change, VisitRecords
 from hostpairs.storage.alerts import record_alerts
+from hostpairs.storage.pair_counts import count_new, inserted_marker
 from hostpairs.storage.models import (
     Component,
     Cookie,
@@ -50,21 +51,19 @@ class AlertRouting:
     destinations: tuple[str, ...] = ()
 
 
-def upsert_seen(session: Session, model: type, keys: Sequence[str], rows: list[dict[str, Any]], seen: datetime) -> None:
-    """Insert rows keyed by `keys`, or on conflict widen first/last seen and count one more visit.
-    Rows go in key order, so writers upserting overlapping rows at once lock them in one order
-    (PostgreSQL would otherwise find them deadlocked)."""
-    if not rows:
-        return
-    rows = sorted(rows, key=lambda row: tuple(row[k] for k in keys))
+def _upsert(session: Session, model: type, keys: Sequence[str], rows: list[dict[str, Any]], seen: datetime):  # noqa: ANN202
+    """The statement inserting rows keyed by `keys`, or on conflict widening first/last seen and
+    counting one more visit. Rows go in key order, so writers upserting overlapping rows at once
+    lock them in one order (PostgreSQL would otherwise find them deadlocked)."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = model.__table__
+    rows = sorted(rows, key=lambda row: tuple(row[k] for k in keys))
     statement = insert(table).values(
         [{**row, "first_seen": seen, "last_seen": seen, "visit_count": 1} for row in rows]
     )
     excluded = statement.excluded
-    statement = statement.on_conflict_do_update(
+    return statement.on_conflict_do_update(
         index_elements=[table.c[k] for k in keys],
         set_={
             "first_seen": case((excluded.first_seen < table.c.first_seen, excluded.first_seen), else_=table.c.first_seen),
@@ -72,7 +71,33 @@ def upsert_seen(session: Session, model: type, keys: Sequence[str], rows: list[d
             "visit_count": table.c.visit_count + 1,
         },
     )
-    session.execute(statement)
+
+
+def upsert_seen(session: Session, model: type, keys: Sequence[str], rows: list[dict[str, Any]], seen: datetime) -> None:
+    """Insert rows keyed by `keys`, or on conflict widen first/last seen and count one more visit
+    (host pairs go through upsert_pairs, which keeps their counts)."""
+    if model is HostPair:
+        raise TypeError("host pairs are upserted by upsert_pairs")
+    if rows:
+        session.execute(_upsert(session, model, keys, rows, seen))
+
+
+PairKey = tuple[str, str, str]
+
+
+def upsert_pairs(session: Session, keys: list[PairKey], seen: datetime) -> tuple[dict[PairKey, int], int]:
+    """Upsert host pairs (parent, child, cause) seen by one visit, counting the new ones into
+    host_pair_counts; returns each pair's id and how many were new."""
+    if not keys:
+        return {}, 0
+    statement = _upsert(session, HostPair, ("parent", "child", "cause"),
+                        [{"parent": p, "child": c, "cause": k} for p, c, k in keys], seen)
+    inserted = literal_column(inserted_marker(session))
+    returned = session.execute(statement.returning(HostPair.parent, HostPair.child, HostPair.cause, HostPair.id,
+                                                   HostPair.parent_reversed, HostPair.child_reversed, inserted)).all()
+    new = [(parent_reversed, child_reversed) for *_, parent_reversed, child_reversed, is_new in returned if is_new]
+    count_new(session, new)
+    return {(p, c, k): pair_id for p, c, k, pair_id, *_ in returned}, len(new)
 
 
 def store_visit(sessions: sessionmaker[Session], records: VisitRecords, changes: Sequence[Change] = (),
@@ -145,10 +170,7 @@ def store_visit(sessions: sessionmaker[Session], records: VisitRecords, changes:
         session.flush()
 
         pair_keys = sorted({(e.parent, e.child, e.cause) for e in records.pairs})
-        existing = _pair_ids(session, pair_keys)
-        upsert_seen(session, HostPair, ("parent", "child", "cause"),
-                    [{"parent": p, "child": c, "cause": k} for p, c, k in pair_keys], seen)
-        pair_ids = _pair_ids(session, pair_keys)
+        pair_ids, new_pairs = upsert_pairs(session, pair_keys, seen)  # (under the write lock the visit took)
         session.add_all(
             PairEvidence(
                 visit_id=visit.id,
@@ -176,18 +198,4 @@ def store_visit(sessions: sessionmaker[Session], records: VisitRecords, changes:
             for c in records.components
         ], seen)
         alerts = record_alerts(session, visit, changes, routing.seed_group, routing.destinations)
-        return StoredVisit(visit.id, new_pairs=len(pair_keys) - len(existing), seen_pairs=len(existing),
-                           alerts=len(alerts))
-
-
-def _pair_ids(session: Session, keys: list[tuple[str, str, str]]) -> dict[tuple[str, str, str], int]:
-    ids: dict[tuple[str, str, str], int] = {}
-    for start in range(0, len(keys), 500):
-        chunk = keys[start:start + 500]
-        rows = session.execute(
-            select(HostPair.parent, HostPair.child, HostPair.cause, HostPair.id).where(
-                tuple_(HostPair.parent, HostPair.child, HostPair.cause).in_(chunk)
-            )
-        )
-        ids.update({(p, c, k): i for p, c, k, i in rows})
-    return ids
+        return StoredVisit(visit.id, new_pairs=new_pairs, seen_pairs=len(pair_keys) - new_pairs, alerts=len(alerts))

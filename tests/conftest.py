@@ -125,3 +125,17 @@ class AddressCollector:
 
     def resolutionComplete(self) -> None:  # noqa: N802
         pass
+
+
+def pair_counts(session) -> tuple[dict[tuple[str, str], int], dict[tuple[str, str], int]]:  # noqa: ANN001
+    """host_pair_counts as stored, and as counted from host_pairs: they must be equal."""
+    from sqlalchemy import func, select
+
+    from hostpairs.storage.models import HostPair, HostPairCount
+
+    stored = {(c.direction, c.host_reversed): c.pairs for c in session.scalars(select(HostPairCount))}
+    counted = {("parents", host): n for host, n in session.execute(
+        select(HostPair.child_reversed, func.count()).group_by(HostPair.child_reversed))}
+    counted.update({("children", host): n for host, n in session.execute(
+        select(HostPair.parent_reversed, func.count()).group_by(HostPair.parent_reversed))})
+    return stored, counted

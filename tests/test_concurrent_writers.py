@@ -1,6 +1,7 @@
 """Several crawler processes storing visits at once into one PostgreSQL database (as the
 distributed crawl's workers do) keep every aggregate right: first/last seen and visit counts
-equal what the visits themselves say, and no writer fails."""
+equal what the visits themselves say, each pair is counted once in host_pair_counts, and no
+writer fails."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from hostpairs.extractors.observations import PageCapture, RequestObservation
 from hostpairs.storage.db import open_database
 from hostpairs.storage.models import HostPair, Resolution
 from hostpairs.storage.times import from_timestamp
+from tests.conftest import pair_counts
 
 WRITERS = 4
 VISITS_PER_WRITER = 40
@@ -77,6 +79,8 @@ def test_four_writers_upserting_the_same_pairs_keep_first_last_seen_and_counts(p
                  for p in session.scalars(select(HostPair).where(HostPair.cause == "script.src"))}
         resolutions = {(r.hostname, r.ip): (r.first_seen, r.last_seen, r.visit_count)
                        for r in session.scalars(select(Resolution))}
+        stored_counts, counted = pair_counts(session)
     engine.dispose()
+    assert stored_counts == counted  # each new pair counted once, however many writers raced to store it
     assert pairs == {key: (min(times), max(times), len(times)) for key, times in expected_pairs.items()}
     assert resolutions == {key: (min(times), max(times), len(times)) for key, times in expected_resolutions.items()}

@@ -17,7 +17,7 @@ from hostpairs.crawler.recording import record_visit
 from hostpairs.extractors.observations import PageCapture, RequestObservation
 from hostpairs.storage.db import open_database, session_factory
 from hostpairs.storage.models import Component, Cookie, HostPair, Resolution, Tracker
-from tests.conftest import run_cli, sqlite_url
+from tests.conftest import pair_counts, run_cli, sqlite_url
 
 PAGE = "https://www.bank-a.com/"
 PAIRS_CSV = """parent,child,cause,firstSeen,lastSeen
@@ -137,6 +137,11 @@ def test_files_in_passivetotals_shapes_are_merged_and_a_second_import_changes_no
     pairs = stored(database)["pairs"]
     assert ("www.bank-a.com", "cdn.evil-c.net", "script.src", day("2016-08-20 04:40:34"), day("2016-09-01"),
             0, "pairs.csv") in pairs
+    engine = open_database(database)
+    with Session(engine) as session:
+        stored_counts, counted = pair_counts(session)
+    engine.dispose()
+    assert stored_counts == counted and stored_counts[("children", "com.bank-a.www.")] == 3
 
 
 def test_strict_stops_at_the_first_malformed_record_and_imports_nothing(database: str, tmp_path: Path) -> None:
