@@ -11,7 +11,10 @@ Hosts are ranked; a parent's children are drawn with probability ~ 1/(rank+1), s
 every host to an IP drawn with the same skew over H/10 addresses; trackers give every other host
 a Google Analytics ID drawn with the skew over H/20 IDs. Query kinds: children of a random host;
 parents of a random registrable domain, subdomains included; parents of the most popular child
-(first page); tracker search by a random value; resolutions of a random IP. PostgreSQL is
+(first page); tracker search by a random value; resolutions of a random IP. Through HTTP: 200 of
+each one request at a time, then all of them from concurrent clients (closed loop: each client
+sends its next request when the last one is answered, so a client's latency is the server's
+queue, clients / throughput, on top of the query). PostgreSQL is
 vacuumed and analysed after the import (autovacuum would get there; index-only scans need the
 visibility map). Prints import rates, bytes per million pairs, each kind's p50/p99, and the
 ratios; figures go to bench/RESULTS.md."""
@@ -187,7 +190,7 @@ def in_process(url: str, workload: dict[str, list[tuple[str, dict[str, str]]]]) 
     return times
 
 
-def _client(base: str, requests: list[tuple[int, str, str]], results: Any) -> None:
+def _client(base: str, requests: list[tuple[int, str, str]], threads: int, results: Any) -> None:
     """One client process: its requests, one thread per concurrent client."""
     out: list[tuple[int, float, int]] = []
     lock = threading.Lock()
@@ -201,10 +204,10 @@ def _client(base: str, requests: list[tuple[int, str, str]], results: Any) -> No
             with lock:
                 out.append((index, elapsed, len(json.loads(body).get("results", []))))
 
-    threads = [threading.Thread(target=run, args=(requests[n::THREADS_PER_PROCESS],)) for n in range(THREADS_PER_PROCESS)]
-    for thread in threads:
+    running = [threading.Thread(target=run, args=(requests[n::threads],)) for n in range(threads)]
+    for thread in running:
         thread.start()
-    for thread in threads:
+    for thread in running:
         thread.join()
     results.put(out)
 
@@ -231,10 +234,12 @@ def through_http(url: str, workload: dict[str, list[tuple[str, dict[str, str]]]]
         kinds = list(workload)
         requests = [(i * len(kinds) + k, path, urllib.parse.urlencode(params))
                     for i, batch in enumerate(zip(*workload.values())) for k, (path, params) in enumerate(batch)]
-        processes = max(1, clients // THREADS_PER_PROCESS)
+        threads = min(THREADS_PER_PROCESS, clients)
+        processes = max(1, clients // threads)
         results: Any = multiprocessing.get_context("fork").Queue()
         started = time.perf_counter()
-        workers = [multiprocessing.get_context("fork").Process(target=_client, args=(base, requests[n::processes], results))
+        workers = [multiprocessing.get_context("fork").Process(target=_client,
+                                                               args=(base, requests[n::processes], threads, results))
                    for n in range(processes)]
         for worker in workers:
             worker.start()
@@ -313,15 +318,18 @@ def main() -> None:
               flush=True)
         in_process(url, {k: v[:20] for k, v in workload.items()})  # warm the caches
         local = in_process(url, workload)
+        alone, _ = through_http(url, {k: v[:200] for k, v in workload.items()}, 1)
         remote, rate = through_http(url, workload, args.clients)
         like, ranged = like_ratio(url, random.Random(3), args.hosts, 10) if kind == "sqlite" else (None, None)
         report[kind] = {"rates": rates, "pairs": stored_pairs, "top": top, "bytes": (table_bytes, database_bytes),
                         "local": {k: percentiles(v) for k, v in local.items()},
-                        "http": {k: percentiles(v) for k, v in remote.items()}, "rate": rate, "like": (like, ranged)}
+                        "http": {k: percentiles(v) for k, v in remote.items()}, "rate": rate, "like": (like, ranged),
+                        "alone": {k: percentiles(v) for k, v in alone.items()}}
         for name, (p50, p99) in report[kind]["local"].items():
             h50, h99 = report[kind]["http"][name]
-            print(f"  {name:>26}: in-process p50 {p50:7.2f} ms p99 {p99:7.2f} ms | HTTP x{args.clients} "
-                  f"p50 {h50:7.2f} ms p99 {h99:7.2f} ms", flush=True)
+            a50, a99 = report[kind]["alone"][name]
+            print(f"  {name:>26}: in-process p50 {p50:7.2f} ms p99 {p99:7.2f} ms | HTTP, 1 client p50 {a50:7.2f} ms "
+                  f"p99 {a99:7.2f} ms | HTTP, {args.clients} clients p50 {h50:7.2f} ms p99 {h99:7.2f} ms", flush=True)
         print(f"  HTTP: {rate:,.0f} requests/s with {args.clients} clients", flush=True)
         if like is not None:
             print(f"  parents of a domain, LIKE '%.domain' p50 {like:.1f} ms vs range p50 {ranged:.2f} ms: "

@@ -232,7 +232,7 @@ def import_(
     from sqlalchemy.exc import SQLAlchemyError
 
     from hostpairs.storage.db import error_reason
-    from hostpairs.storage.imports import DATASETS, bulk_load, merge
+    from hostpairs.storage.imports import DATASETS, Importer, bulk_load
 
     for path in files:
         if not path.is_file():
@@ -249,6 +249,7 @@ def import_(
         with progress, engine.connect() as connection:
             bulk_load(connection)
             connection.commit()
+            importer = Importer(connection)
             transaction = connection.begin()
             for path in files:
                 reader, content = _opened(path)
@@ -256,14 +257,16 @@ def import_(
                 label = (source or path.name).strip()[:255]
                 try:
                     for chosen, batch in ahead(parsed(path, content, dataset.value if dataset else None, strict, tally)):
-                        written += merge(connection, DATASETS[chosen], batch, label)
+                        written += importer.merge(DATASETS[chosen], batch, label)
                         uncommitted += len(batch)
                         if not strict and uncommitted >= COMMIT_EVERY:
+                            importer.count_pairs()
                             transaction.commit()
                             transaction, uncommitted = connection.begin(), 0
                         progress.update(task, completed=reader.position)
                 finally:
                     content.close()
+            importer.count_pairs()
             transaction.commit()
     except Rejected as exc:
         fail(f"{exc}" + (" (--strict: nothing imported)" if strict else " (the records before it are imported)"))
