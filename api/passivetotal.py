@@ -82,20 +82,20 @@ def record_hash(hostname: str, ip: str) -> str:
 def passive_dns_response(query: str, is_ip: bool, page: ResolutionsPage) -> dict[str, Any]:
     """/v2/dns/passive: resolutions of a host and its subdomains, or of an IP; `source` names the
     import a record came from beside hostpairs' own crawl."""
-    results = [
-        {
+    results = []
+    for r in page.rows:
+        first_seen, last_seen = pt_time(r.first_seen), pt_time(r.last_seen)
+        results.append({
             "value": r.ip if is_ip else r.hostname,
             "resolve": r.hostname if is_ip else r.ip,
             "resolveType": "domain" if is_ip else "ip",
             "recordType": "AAAA" if ":" in r.ip else "A",
-            "firstSeen": pt_time(r.first_seen),
-            "lastSeen": pt_time(r.last_seen),
-            "collected": pt_time(r.last_seen),
+            "firstSeen": first_seen,
+            "lastSeen": last_seen,
+            "collected": last_seen,
             "source": (["hostpairs"] if r.visit_count else []) + ([r.imported_from] if r.imported_from else []),
             "recordHash": record_hash(r.hostname, r.ip),
-        }
-        for r in page.rows
-    ]
+        })
     return {
         "queryValue": query,
         "queryType": "ip" if is_ip else "domain",

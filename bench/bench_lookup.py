@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import bisect
 import csv
+import gc
 import itertools
 import json
 import multiprocessing
@@ -317,6 +318,7 @@ def main() -> None:
               f"{table_bytes:,.0f} bytes a pair (host_pairs with its indexes), {database_bytes:,.0f} for the whole database",
               flush=True)
         in_process(url, {k: v[:20] for k, v in workload.items()})  # warm the caches
+        gc.freeze()  # as `hostpairs serve` does once started
         local = in_process(url, workload)
         alone, _ = through_http(url, {k: v[:200] for k, v in workload.items()}, 1)
         remote, rate = through_http(url, workload, args.clients)

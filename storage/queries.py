@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import Row, Select, and_, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
@@ -39,7 +40,7 @@ class Paging:
 class Page:
     """One page of a look-up's rows, and how many rows the whole look-up has."""
 
-    rows: list[Row]
+    rows: list[Row] | list[PairRow]
     total: int
 
 
@@ -50,16 +51,27 @@ def host_filter(reversed_column: InstrumentedAttribute[str], query: str):  # noq
     return and_(reversed_column >= start, reversed_column < start[:-1] + "/")
 
 
-def _paged(session: Session, statement: Select, paging: Paging, count: Select | None = None) -> Page:
-    """`statement`'s rows on `paging`'s page, with the count of all its rows (`count`, or the
-    statement's own conditions counted)."""
-    if count is None:
-        count = statement.with_only_columns(func.count()).order_by(None)
-    total = int(session.scalar(count) or 0)  # (a sum comes back as a Decimal from PostgreSQL)
-    return Page(list(session.execute(statement.offset(paging.page * paging.limit).limit(paging.limit))), total)
+def _paged(session: Session, statement: Select, paging: Paging, count: Select | int | None = None) -> Page:
+    """`statement`'s rows on `paging`'s page, with the count of all its rows (`count`: the total,
+    or a query of it; by default the statement's own conditions counted)."""
+    connection = session.connection()  # Core rows: no ORM loading for plain columns
+    if not isinstance(count, int):
+        count = connection.execute(count if count is not None
+                                   else statement.with_only_columns(func.count()).order_by(None)).scalar()
+    rows = connection.execute(statement.offset(paging.page * paging.limit).limit(paging.limit)).all()
+    return Page(rows, int(count or 0))  # (a sum comes back as a Decimal from PostgreSQL)
 
 
-PAIR = (HostPair.parent, HostPair.child, HostPair.cause, HostPair.first_seen, HostPair.last_seen)
+class PairRow(NamedTuple):
+    """A host pair as look-ups return it."""
+
+    parent: str
+    child: str
+    cause: str
+    first_seen: datetime
+    last_seen: datetime
+
+
 RESOLUTION = (Resolution.hostname, Resolution.ip, Resolution.first_seen, Resolution.last_seen, Resolution.visit_count,
               Resolution.imported_from)
 TRACKER = (Tracker.hostname, Tracker.attribute_type, Tracker.attribute_value, Tracker.first_seen, Tracker.last_seen)
@@ -71,14 +83,20 @@ COMPONENT = (Component.hostname, Component.category, Component.label, Component.
 on a page of 2,000)."""
 
 
+def unreversed(reversed_: str) -> str:
+    """`ch.misapor.sap.` back to `sap.misapor.ch`."""
+    return ".".join(reversed(reversed_[:-1].split(".")))
+
+
 def pairs(session: Session, host: str, direction: str, cause: str | None = None,
           start: datetime | None = None, end: datetime | None = None, paging: Paging = Paging()) -> Page:
     """Host pairs whose parent (direction=children) or child (direction=parents) is `host` or below
     it, optionally only those seen between `start` and `end`; by the matched host, then the other.
     Without a cause or a time window, the total is summed from host_pair_counts."""
-    matched, other = ((HostPair.parent_reversed, HostPair.child) if direction == "children"
-                      else (HostPair.child_reversed, HostPair.parent))
-    statement = select(*PAIR).where(host_filter(matched, host))
+    children = direction == "children"
+    matched, other = (HostPair.parent_reversed, HostPair.child) if children else (HostPair.child_reversed, HostPair.parent)
+    statement = select(matched, other, HostPair.cause, HostPair.first_seen, HostPair.last_seen).where(
+        host_filter(matched, host))  # all of them in the index: a page never reads the table
     if cause:
         statement = statement.where(HostPair.cause == cause)
     if start:
@@ -88,7 +106,9 @@ def pairs(session: Session, host: str, direction: str, cause: str | None = None,
     total = None if cause or start or end else (
         select(func.coalesce(func.sum(HostPairCount.pairs), 0))
         .where(HostPairCount.direction == direction, host_filter(HostPairCount.host_reversed, host)))
-    return _paged(session, statement.order_by(matched, other, HostPair.cause), paging, total)
+    page = _paged(session, statement.order_by(matched, other, HostPair.cause), paging, total)
+    return Page([PairRow(unreversed(m), o, k, f, l) if children else PairRow(o, unreversed(m), k, f, l)
+                 for m, o, k, f, l in page.rows], page.total)
 
 
 @dataclass(frozen=True)
@@ -107,9 +127,9 @@ def resolutions(session: Session, query: str, is_ip: bool, paging: Paging = Pagi
     """Resolutions of a host and its subdomains (by host, then IP), or of an IP address (by host)."""
     condition = _resolved(query, is_ip)
     order = (Resolution.ip, Resolution.hostname) if is_ip else (Resolution.hostname_reversed, Resolution.ip)
-    page = _paged(session, select(*RESOLUTION).where(condition).order_by(*order), paging)
-    first, last = session.execute(select(func.min(Resolution.first_seen), func.max(Resolution.last_seen))
-                                  .where(condition)).one()
+    total, first, last = session.connection().execute(
+        select(func.count(), func.min(Resolution.first_seen), func.max(Resolution.last_seen)).where(condition)).one()
+    page = _paged(session, select(*RESOLUTION).where(condition).order_by(*order), paging, total)
     return ResolutionsPage(page.rows, page.total, first, last)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import itertools
 import json
 import queue
 import threading
@@ -97,7 +98,7 @@ def records(path: Path, binary: IO[bytes]) -> Iterator[tuple[str, Any]]:
                 except json.JSONDecodeError as exc:
                     yield f"{path}:{number}", Rejected(f"not JSON: {exc.msg}")
     elif start:
-        rows = csv.reader(_chain(first, rest))
+        rows = csv.reader(itertools.chain([first], rest))
         header = [name.strip() for name in next(rows)]
         for row in rows:
             where = f"{path}:{rows.line_num}"
@@ -106,11 +107,6 @@ def records(path: Path, binary: IO[bytes]) -> Iterator[tuple[str, Any]]:
                     yield where, Rejected(f"{len(row)} fields where the header has {len(header)}")
                 continue
             yield where, dict(zip(header, row))
-
-
-def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
-    yield first
-    yield from rest
 
 
 def _whole(path: Path, content: str) -> Iterator[tuple[str, Any]]:
