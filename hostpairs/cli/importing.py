@@ -47,8 +47,6 @@ class Tally:
     """What an import did so far."""
 
     read: int = 0
-    new: int = 0
-    widened: int = 0
     skipped: int = 0
     rejected: int = 0
     first_rejects: list[str] = field(default_factory=list)
