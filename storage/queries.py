@@ -28,6 +28,7 @@ from hostpairs.storage.models import (
 PAGE_SIZE = 2000
 """PassiveTotal's fixed page size (../shared/passivetotal-reference.md, Paging)."""
 
+
 @dataclass(frozen=True)
 class Paging:
     """Which page of a look-up: `page` counts from 0, `limit` rows per page."""
