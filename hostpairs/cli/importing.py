@@ -272,7 +272,8 @@ def import_(
         err.print(f"… and {tally.rejected - len(tally.first_rejects):,} more rejected records", markup=False)
     seconds = time.monotonic() - started
     merged = tally.read - tally.rejected - tally.skipped
-    out.print(f"imported {merged:,} records from {len(files)} file{'s' * (len(files) != 1)}: {written:,} new or widened, "
+    out.print(f"imported {merged:,} record{'s' * (merged != 1)} from {len(files)} file{'s' * (len(files) != 1)}: "
+              f"{written:,} new or widened, "
               f"{merged - written:,} already known"
               + (f", {tally.skipped:,} skipped (not host → IP)" if tally.skipped else "")
               + (f", {tally.rejected:,} rejected" if tally.rejected else "")

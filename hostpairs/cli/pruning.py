@@ -40,6 +40,6 @@ def prune(
             except ValueError as exc:
                 fail(f"--older-than: {exc} (or give a date)")
     pruned = prune_evidence(sessions_for(db), keep_visits, cutoff, now, dry_run)
-    removed = ", ".join(f"{count:,} {table.replace('_', ' ')}" for table, count in pruned.rows.items())
+    removed = ", ".join(f"{table.replace('_', ' ')}: {count:,}" for table, count in pruned.rows.items())
     out.print(f"{'would prune' if dry_run else 'pruned'} the evidence of {pruned.visits:,} visits ({removed}); "
               "host pairs, resolutions and host attributes are kept", markup=False)
