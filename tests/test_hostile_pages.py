@@ -525,7 +525,11 @@ def test_endless_documents_frame_floods_redirect_loops_and_oversized_responses(t
     assert len(frame_rows[frames]) == 100
     frame_loads = [d for d in dependencies[frames] if d.url.startswith("https://frame-src-hostile.net/")]
     assert len([d for d in frame_loads if d.error is None]) == 99
-    assert {d.error for d in frame_loads if d.error} == {"refused: the visit reached its limit of 100 frames"}
+    # past the limit each load is refused; one whose frame the flooding page has already dropped
+    # may end as Chromium's own abort first (seen once in ~20 runs): either way it never left
+    refused = {d.error for d in frame_loads if d.error}
+    assert "refused: the visit reached its limit of 100 frames" in refused
+    assert refused <= {"refused: the visit reached its limit of 100 frames", "net::ERR_ABORTED"}
     assert len([hit for hit in web.hits if hit[0] == "frame-src-hostile.net"]) == 99
     # redirects: Chromium makes 20 requests of a chain, each recorded, and refuses the 20th redirect
     for url in (loop, chain):
