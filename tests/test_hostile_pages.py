@@ -526,7 +526,7 @@ def test_endless_documents_frame_floods_redirect_loops_and_oversized_responses(t
     frame_loads = [d for d in dependencies[frames] if d.url.startswith("https://frame-src-hostile.net/")]
     assert len([d for d in frame_loads if d.error is None]) == 99
     # past the limit each load is refused; one whose frame the flooding page has already dropped
-    # may end as Chromium's own abort first (seen once in ~20 runs): either way it never left
+    # may end as Chromium's own abort first (seen once): either way it never left
     refused = {d.error for d in frame_loads if d.error}
     assert "refused: the visit reached its limit of 100 frames" in refused
     assert refused <= {"refused: the visit reached its limit of 100 frames", "net::ERR_ABORTED"}

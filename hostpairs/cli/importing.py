@@ -22,9 +22,10 @@ from hostpairs.cli.common import DbOption, engine_for, err, fail, out
 
 app = typer.Typer()
 
-BATCH = 50_000
-"""Records merged per statement."""
-COMMIT_EVERY = 500_000
+BATCH = 200_000
+"""Records merged per statement (at 1 M pairs, 200,000 took 11% less time than 50,000 on SQLite and
+14% less on PostgreSQL: bench/RESULTS.md)."""
+COMMIT_EVERY = 600_000
 """Records per transaction without --strict (with it, one transaction: all or nothing). Fewer
 commits write each index page fewer times."""
 SHOWN_REJECTS = 20
@@ -177,7 +178,7 @@ def parsed(path: Path, content: IO[bytes], dataset: str | None, strict: bool,
         yield dataset, batch
 
 
-def ahead(items: Iterator[Any], depth: int = 2) -> Iterator[Any]:
+def ahead(items: Iterator[Any], depth: int = 1) -> Iterator[Any]:
     """`items`, produced by a thread of their own up to `depth` ahead: the file is parsed while the
     database merges the batch before (both drivers release the GIL while the database works)."""
     ready: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=depth)
