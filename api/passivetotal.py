@@ -13,8 +13,6 @@ from typing import Any
 from hostpairs.extractors.host_pairs import CAUSES
 from hostpairs.extractors.hosts import is_ip_address, query_host, same_site
 
-from sqlalchemy import Row
-
 from hostpairs.storage.queries import Page, ResolutionsPage
 
 
