@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import datetime, timezone
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+from hostpairs.api import parameters
 from hostpairs.extractors.host_pairs import CAUSES
 from hostpairs.extractors.hosts import is_ip_address, query_host, same_site
 
@@ -162,11 +163,10 @@ def _stored_host(record: dict[str, Any], field: str) -> str:
 
 
 def _time(value: Any, field: str) -> datetime:
-    try:
-        parsed = datetime.fromisoformat(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{field}: not a date: {value!r} (PassiveTotal writes 'YYYY-MM-DD HH:MM:SS')") from None
-    return parsed.astimezone(timezone.utc).replace(tzinfo=None) if parsed.tzinfo else parsed
+    """A record's date (a JSON number or list is no date), read as query dates are."""
+    if not isinstance(value, str):
+        raise ValueError(f"{field}: not a date: {value!r}")
+    return parameters.date(value, field)
 
 
 def _seen(record: dict[str, Any]) -> dict[str, datetime]:
