@@ -133,7 +133,8 @@ def extract_dependencies(capture: PageCapture) -> list[Dependency]:
         if request.resource_type in _SKIPPED_RESOURCE_TYPES:
             continue
         attribution = attribute_request(request, page)
-        dependencies.append(Dependency(request, host_of(request.url), attribution.parent, attribution.cause))
+        dependencies.append(Dependency(request, host_of(request.url), attribution.parent, attribution.cause,
+                                       document_url(request.frame_chain)))
     return dependencies
 
 

@@ -20,6 +20,8 @@ class Dependency:
     host: str | None
     parent: str | None
     cause: str | None
+    frame_url: str | None
+    """The document that made the request (of its frame chain's first entry)."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,8 @@ class FormRecord:
 
     form: FormObservation
     action_host: str | None
+    frame_url: str | None
+    """The document the form is in."""
 
 
 SEVERITIES = ("low", "medium", "high", "critical")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hostpairs.extractors.components import extract_components
 from hostpairs.extractors.host_pairs import extract_dependencies, extract_host_pairs, extract_resolutions
 from hostpairs.extractors.hosts import host_of, normalize_host, same_site
-from hostpairs.extractors.observations import PageCapture
+from hostpairs.extractors.observations import PageCapture, document_url
 from hostpairs.extractors.records import CookieRecord, FormRecord, FrameRecord, VisitRecords
 from hostpairs.extractors.trackers import extract_trackers
 
@@ -19,7 +19,7 @@ def extract_visit(capture: PageCapture, fingerprints: str | None = None) -> Visi
         capture=capture,
         host=host,
         frames=[FrameRecord(f, host_of(f.url)) for f in capture.frames],
-        forms=[FormRecord(f, host_of(f.action)) for f in capture.forms],
+        forms=[FormRecord(f, host_of(f.action), document_url(f.frame_chain)) for f in capture.forms],
         dependencies=dependencies,
         pairs=extract_host_pairs(capture, dependencies),
         resolutions=sorted(extract_resolutions(capture)),

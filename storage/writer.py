@@ -14,7 +14,6 @@ from sqlalchemy import case, literal_column
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
-from hostpairs.extractors.observations import document_url
 from hostpairs.extractors.records import Change, VisitRecords
 from hostpairs.storage.alerts import record_alerts
 from hostpairs.storage.pair_counts import count_new, inserted_marker
@@ -145,7 +144,7 @@ def store_visit(sessions: sessionmaker[Session], records: VisitRecords, changes:
                 cause=d.cause,
                 parent_host=d.parent,
                 frame_id=d.request.frame_id,
-                frame_url=document_url(d.request.frame_chain),
+                frame_url=d.frame_url,
                 is_main_frame=d.request.is_main_frame,
                 started_at=from_timestamp(d.request.started_at) if d.request.started_at else None,
                 initiator_type=d.request.initiator_type,
@@ -162,7 +161,7 @@ def store_visit(sessions: sessionmaker[Session], records: VisitRecords, changes:
             for d in records.dependencies
         ]
         visit.forms = [
-            Form(frame_url=document_url(f.form.frame_chain), action_url=f.form.action, action_host=f.action_host,
+            Form(frame_url=f.frame_url, action_url=f.form.action, action_host=f.action_host,
                  method=f.form.method, sensitive_fields=", ".join(f.form.sensitive_fields) or None)
             for f in records.forms
         ]
