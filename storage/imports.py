@@ -10,9 +10,10 @@ file again changes nothing."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, DateTime
+from sqlalchemy import Connection, DateTime, Dialect, Index
 
 from hostpairs.storage.models import Component, Cookie, HostPair, HostPairCount, Resolution, Tracker, reversed_host
 
@@ -52,6 +53,8 @@ DATASETS = {
                        {"hostname_reversed": "hostname", "cookie_domain_reversed": "cookie_domain"}, ("third_party",)),
 }
 
+_TABLES = {model.__tablename__: model.__table__ for model in (HostPair, Resolution, Tracker, Component, Cookie)}
+
 
 def bulk_load(connection: Connection) -> None:
     """Set a connection up for merging large imports: on SQLite a page cache of 1 GiB, as a bulk
@@ -61,6 +64,7 @@ def bulk_load(connection: Connection) -> None:
     checkpoints are the server's."""
     if connection.dialect.name == "postgresql":
         connection.exec_driver_sql("SET work_mem = '256MB'")
+        connection.exec_driver_sql("SET maintenance_work_mem = '1GB'")  # index builds (Importer's bulk mode)
         connection.exec_driver_sql("SET synchronous_commit = off")
     if connection.dialect.name == "sqlite":
         connection.exec_driver_sql("PRAGMA cache_size = -1048576")
@@ -69,31 +73,39 @@ def bulk_load(connection: Connection) -> None:
 
 
 class Importer:
-    """One import's merges on one connection: `merge` batches, and `count_pairs` before each
+    """One import's merges on one connection: `merge` staged batches, and `count_pairs` before each
     commit. New host pairs are counted into host_pair_counts once per transaction, not per batch
     (a popular host's count row is then written once per commit)."""
 
-    def __init__(self, connection: Connection):
+    def __init__(self, connection: Connection, bulk: bool = False):
         self.connection = connection
         self.dialect = connection.dialect
+        self.bulk = bulk
+        """Bulk mode: a table's look-up indexes are dropped before its first merge and built again by
+        `build_indexes`, in the same transaction (a first import of a large history: one sort per
+        index instead of millions of random B-tree inserts)."""
+        self._dropped: dict[str, list[Index]] = {}
         self._last_pair_id: int | None = None
         """SQLite: the largest host_pairs id before this transaction's first pair batch."""
         self._pairs_pending = False
 
-    def merge(self, dataset: Dataset, rows: list[dict[str, Any]], source: str) -> int:
-        """Merge `rows` (the dataset's keys and extra columns, first_seen and last_seen as naive
-        UTC datetimes) into its table; returns how many records it wrote (new, or widened, or newly
-        marked imported)."""
-        if not rows:
+    def merge(self, batch: StagedBatch, source: str) -> int:
+        """Merge a staged batch into its dataset's table; returns how many records it wrote (new, or
+        widened, or newly marked imported)."""
+        if not batch.rows:
             return 0
-        connection, dialect = self.connection, self.dialect
-        _stage(connection, dataset, self._staged(dataset, rows))
-        keys, described = ", ".join(dataset.keys), ", ".join(dataset.columns[:-2])  # the rest follows from the keys
+        connection, dialect, dataset = self.connection, self.dialect, batch.dataset
+        if self.bulk and dataset.table not in self._dropped:
+            _write_lock(connection)  # (on SQLite, so that the DROP is inside the transaction)
+            self._dropped[dataset.table] = [index for index in _TABLES[dataset.table].indexes if not index.unique]
+            for index in self._dropped[dataset.table]:
+                index.drop(connection)
+        _stage(connection, dataset, batch.rows)
+        keys, listed = ", ".join(dataset.keys), ", ".join(dataset.columns)
         table, stage = dataset.table, dataset.stage
-        merged = (
-            f"INSERT INTO {table} ({', '.join(dataset.columns)}, visit_count, imported_from) "
-            f"SELECT {described}, min(first_seen), max(last_seen), 0, {_placeholder(dialect.name)} "
-            f"FROM {stage} WHERE true GROUP BY {described} ORDER BY {keys} "
+        merged = (  # the batch holds each key once; in key order, overlapping writers lock rows in one order
+            f"INSERT INTO {table} ({listed}, visit_count, imported_from) "
+            f"SELECT {listed}, 0, {_placeholder(dialect.name)} FROM {stage} WHERE true ORDER BY {keys} "
             f"ON CONFLICT ({keys}) DO UPDATE SET "
             f"first_seen = CASE WHEN excluded.first_seen < {table}.first_seen THEN excluded.first_seen "
             f"ELSE {table}.first_seen END, "
@@ -113,12 +125,19 @@ class Importer:
                 "SELECT count(*) FROM written", (source,)).scalar()
         else:  # SQLite: under the write lock (taken first), the new pairs are the rows past the last id
             if self._last_pair_id is None:
-                connection.exec_driver_sql(f"DELETE FROM {HostPairCount.__tablename__} WHERE 0")
+                _write_lock(connection)
                 self._last_pair_id = connection.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {table}").scalar()
             written = connection.exec_driver_sql(merged, (source,)).rowcount
         self._pairs_pending = self._pairs_pending or table == HostPair.__tablename__
         connection.exec_driver_sql(f"DELETE FROM {stage}")
         return written
+
+    def build_indexes(self) -> None:
+        """Bulk mode: build the indexes dropped before the merges (call it before the commit)."""
+        for indexes in self._dropped.values():
+            for index in indexes:
+                index.create(self.connection)
+        self._dropped.clear()
 
     def count_pairs(self) -> None:
         """Add the pairs this transaction inserted to host_pair_counts: call it before each commit."""
@@ -134,25 +153,50 @@ class Importer:
             self._last_pair_id = None
         self._pairs_pending = False
 
-    def _staged(self, dataset: Dataset, rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
-        """The rows as staged: reversed hosts computed, times in the database's stored form."""
-        to_stored_time = DateTime().dialect_impl(self.dialect).bind_processor(self.dialect) or (lambda value: value)
-        stored_times: dict[Any, Any] = {}
-        reversed_hosts: dict[str, str] = {}
 
-        def stored_time(value: Any) -> Any:
-            if (stored := stored_times.get(value)) is None:
-                stored = stored_times[value] = to_stored_time(value)
-            return stored
+@dataclass(frozen=True)
+class StagedBatch:
+    """A batch of records as its staging table takes them: one row per record key, in key order."""
 
-        def reversed_of(host: str) -> str:
-            if (reversed_ := reversed_hosts.get(host)) is None:
-                reversed_ = reversed_hosts[host] = reversed_host(host)
-            return reversed_
+    dataset: Dataset
+    rows: list[tuple[Any, ...]]
+    """Values of `dataset.columns`, times in the database's stored form."""
 
-        described = dataset.columns[:-2]
-        return [tuple(row[c] if c in row else reversed_of(row[dataset.reversed[c]]) for c in described)
-                + (stored_time(row["first_seen"]), stored_time(row["last_seen"])) for row in rows]
+
+def staged(dialect: Dialect, dataset: Dataset, rows: list[dict[str, Any]]) -> StagedBatch:
+    """`rows` (the dataset's keys and extra columns, first_seen and last_seen as naive UTC datetimes)
+    as staged: records of one key merged into one (the earliest first seen, the latest last seen,
+    the first record's extras), reversed hosts computed, in key order. Pure Python, no database:
+    an import prepares the next batch while the database merges the last one."""
+    to_stored_time = DateTime().dialect_impl(dialect).bind_processor(dialect) or (lambda value: value)
+    key_of = itemgetter(*dataset.keys)
+    merged: dict[tuple[Any, ...], list[Any]] = {}
+    for row in rows:
+        key, first, last = key_of(row), row["first_seen"], row["last_seen"]
+        if (same := merged.get(key)) is None:
+            merged[key] = [row, first, last]
+        else:
+            if first < same[1]:
+                same[1] = first
+            if last > same[2]:
+                same[2] = last
+    reversed_hosts: dict[str, str] = {}
+    following = [(dataset.reversed[c], True) for c in dataset.reversed] + [(c, False) for c in dataset.extra]
+    staged_rows = []
+    for key in sorted(merged):
+        row, first, last = merged[key]
+        values = list(key)
+        for column, is_reversed in following:
+            value = row[column]
+            if is_reversed:
+                if (reversed_ := reversed_hosts.get(value)) is None:
+                    reversed_ = reversed_hosts[value] = reversed_host(value)
+                value = reversed_
+            values.append(value)
+        values.append(to_stored_time(first))
+        values.append(to_stored_time(last))
+        staged_rows.append(tuple(values))
+    return StagedBatch(dataset, staged_rows)
 
 
 NEW_PAIRS = "host_pairs_new"
@@ -168,6 +212,13 @@ def _count_new_pairs(new: str) -> str:
             f"SELECT 'children', parent_reversed, count(*) FROM {new} GROUP BY parent_reversed) AS totals "
             "WHERE true ORDER BY direction, host_reversed "
             "ON CONFLICT (direction, host_reversed) DO UPDATE SET pairs = host_pair_counts.pairs + excluded.pairs")
+
+
+def _write_lock(connection: Connection) -> None:
+    """SQLite: open the transaction with a write, taking the database's write lock (Python's sqlite3
+    begins a transaction only before a write; DDL before it would be committed on its own)."""
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql(f"DELETE FROM {HostPairCount.__tablename__} WHERE 0")
 
 
 def _placeholder(dialect: str) -> str:

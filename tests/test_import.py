@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from hostpairs.crawler.recording import record_visit
@@ -74,7 +74,20 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return sqlite_url(tmp_path) if request.param == "sqlite" else request.getfixturevalue("postgres_url")
 
 
-def test_files_in_passivetotals_shapes_are_merged_and_a_second_import_changes_nothing(database: str,
+def indexes(url: str) -> set[tuple[str, str]]:
+    """The aggregate tables' indexes as the database has them: (name, definition)."""
+    engine = open_database(url)
+    tables = "('host_pairs', 'resolutions', 'trackers', 'cookies', 'components')"
+    with engine.connect() as connection:
+        found = set(connection.execute(text(
+            f"SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN {tables}" if engine.dialect.name == "postgresql"
+            else f"SELECT name, coalesce(sql, '') FROM sqlite_master WHERE type = 'index' AND tbl_name IN {tables}")))
+    engine.dispose()
+    return found
+
+
+@pytest.mark.parametrize("bulk", [False, True], ids=["merged", "bulk"])
+def test_files_in_passivetotals_shapes_are_merged_and_a_second_import_changes_nothing(database: str, bulk: bool,
                                                                                       tmp_path: Path) -> None:
     crawled(database)
     (tmp_path / "pairs.csv").write_text(PAIRS_CSV)
@@ -92,8 +105,10 @@ def test_files_in_passivetotals_shapes_are_merged_and_a_second_import_changes_no
     files = [str(tmp_path / name) for name in ("pairs.csv", "dns.json", "attributes.jsonl.gz", "more.jsonl",
                                                "components.jsonl")]
 
-    first = run_cli("import", *files, "--db", database)
+    indexes_before = indexes(database)
+    first = run_cli("import", *files, "--db", database, *(["--bulk"] if bulk else []))
     assert first.returncode == 1, first.stderr  # some records rejected, the rest imported
+    assert indexes(database) == indexes_before  # --bulk: dropped and built again
     rejected = [line for line in first.stderr.splitlines() if line.startswith("rejected ")]
     assert rejected == [
         f"rejected {files[0]}:5: parent: not a host name or IP address: 'bad host'",
@@ -142,6 +157,20 @@ def test_files_in_passivetotals_shapes_are_merged_and_a_second_import_changes_no
         stored_counts, counted = pair_counts(session)
     engine.dispose()
     assert stored_counts == counted and stored_counts[("children", "com.bank-a.www.")] == 3
+
+
+def test_a_bulk_import_that_fails_leaves_the_store_as_it_was(database: str, tmp_path: Path) -> None:
+    crawled(database)
+    before, indexes_before = stored(database), indexes(database)
+    assert {"ix_host_pairs_child_reversed", "ix_trackers_value"} <= {name for name, _ in indexes_before}
+    good = tmp_path / "good.csv"
+    good.write_text(PAIRS_CSV.split("bad host")[0])
+    broken = tmp_path / "broken.csv.gz"
+    broken.write_bytes(gzip.compress(b"parent,child,cause,firstSeen,lastSeen\n" * 1000)[:-20])  # cut short
+    result = run_cli("import", str(good), str(broken), "--bulk", "--db", database)
+    assert result.returncode == 2 and "broken.csv.gz" in result.stderr, result.stderr
+    assert stored(database) == before  # nothing of good.csv either: one transaction
+    assert indexes(database) == indexes_before
 
 
 def test_strict_stops_at_the_first_malformed_record_and_imports_nothing(database: str, tmp_path: Path) -> None:
