@@ -30,6 +30,8 @@ class CrawlSummary:
     """(URL, reason) of visits stored as failed."""
     unstored: list[tuple[str, str]] = field(default_factory=list)
     """(URL, reason) of visits the database refused."""
+    left_out: int = 0
+    """Links not followed because a page budget was spent (`--max-pages`, a group's max_pages)."""
     close_reason: str = ""
     """Why the crawl ended: `finished`, or e.g. `database_unavailable` (StoragePipeline)."""
 
@@ -64,12 +66,16 @@ def run_crawl(urls: list[str], options: CrawlOptions, console: Console, seeds: s
         def visit_not_stored(capture: PageCapture, reason: str) -> None:
             summary.unstored.append((capture.requested_url, reason))
 
+        def page_left_out(url: str, seed_group: str | None) -> None:
+            summary.left_out += 1
+
         def spider_closed(spider: object, reason: str) -> None:
             summary.close_reason = reason
 
         crawler.signals.connect(spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(visit_stored, signal=hostpairs_signals.visit_stored)
         crawler.signals.connect(visit_not_stored, signal=hostpairs_signals.visit_not_stored)
+        crawler.signals.connect(page_left_out, signal=hostpairs_signals.page_left_out)
         process.crawl(crawler, targets=" ".join(urls), seeds=seeds, group=group, due=due)
         process.start()
     return summary

@@ -10,3 +10,7 @@ visit_stored = object()
 
 visit_not_stored = object()
 """The database refused a visit (disk full, outage); the crawl goes on. Arguments: capture, reason."""
+
+page_left_out = object()
+"""A link the spider did not follow because its page budget (HOSTPAIRS_MAX_PAGES, a seed group's
+max_pages) was spent; sent once per URL. Arguments: url, seed_group (None: the targets)."""

@@ -28,7 +28,7 @@ from hostpairs.crawler.errors import one_line
 from hostpairs.crawler.host_rules import HostRules
 from hostpairs.crawler.jobs import CrawlJob, Scheduled, job_crawls
 from hostpairs.crawler.middlewares import address_guard
-from hostpairs.crawler.signals import seed_run_started
+from hostpairs.crawler.signals import page_left_out, seed_run_started
 from hostpairs.crawler.static import fetch_stylesheets, static_capture
 from hostpairs.crawler.targets import expand_targets
 from hostpairs.extractors.hosts import host_of, same_site
@@ -40,16 +40,21 @@ from hostpairs.storage.queries import job_visits
 
 @dataclass
 class Budget:
-    """How deep and how many pages a set of targets may be crawled."""
+    """How deep a set of targets may be crawled, and how many pages found by following links may
+    be visited (the targets themselves are all visited)."""
 
     max_depth: int
     max_pages: int
     scheduled: set[str] = field(default_factory=set)
+    followed: int = 0
+    """Pages scheduled from links (depth > 0): at most max_pages."""
+    left_out: set[str] = field(default_factory=set)
+    """Links not followed because the budget was spent."""
 
 
 class HostpairsSpider(scrapy.Spider):
-    """Arguments: targets (URLs and seed files, space or comma separated), crawled as deep and as
-    far as HOSTPAIRS_DEPTH and HOSTPAIRS_MAX_PAGES allow; and/or seeds (a TOML seed-group file)
+    """Arguments: targets (URLs and seed files, space or comma separated), every one visited, their
+    links followed as deep as HOSTPAIRS_DEPTH and as far as HOSTPAIRS_MAX_PAGES allow; and/or seeds (a TOML seed-group file)
     with an optional group name and the run's due time (ISO), each group with its own depth and
     page budget. With HOSTPAIRS_JOB (a directory) the crawl is a job that resumes where it was
     killed (crawler/jobs.py)."""
@@ -142,6 +147,7 @@ class HostpairsSpider(scrapy.Spider):
             budget = self.budgets[page.seed_group]
             if page.url not in budget.scheduled:
                 budget.scheduled.add(page.url)
+                budget.followed += page.depth > 0
                 if (page.url, page.seed_group) not in done:
                     requests.append(self._request(page))
         self.logger.info("resuming job %s: %d of %d scheduled pages to visit", self.job.directory, len(requests),
@@ -149,11 +155,19 @@ class HostpairsSpider(scrapy.Spider):
         return requests
 
     def _visit(self, url: str, seed_group: str | None, depth: int = 0) -> scrapy.Request | None:
-        """A request visiting `url` for a seed group (None: the targets), if its budget allows;
-        a job records it as scheduled first."""
+        """A request visiting `url` for a seed group (None: the targets) unless it is scheduled
+        already or, found by following a link (depth > 0), its budget is spent (then it is counted
+        with `page_left_out`); a job records it as scheduled first."""
         budget = self.budgets[seed_group]
-        if url in budget.scheduled or len(budget.scheduled) >= budget.max_pages:
+        if url in budget.scheduled:
             return None
+        if depth > 0:
+            if budget.followed >= budget.max_pages:
+                if url not in budget.left_out:
+                    budget.left_out.add(url)
+                    self.crawler.signals.send_catch_log(signal=page_left_out, url=url, seed_group=seed_group)
+                return None
+            budget.followed += 1
         budget.scheduled.add(url)
         page = Scheduled(url, seed_group, depth)
         if self.job is not None:

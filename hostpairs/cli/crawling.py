@@ -23,7 +23,7 @@ class Mode(str, Enum):
 DepthOption = typer.Option(defaults.HOSTPAIRS_DEPTH, "--depth", min=0,
                            help="Follow same-site links this many levels deep (seed groups set their own).")
 MaxPagesOption = typer.Option(defaults.HOSTPAIRS_MAX_PAGES, "--max-pages", min=1,
-                              help="Stop scheduling pages after this many (seed groups set their own).")
+                              help="Pages found by following links visited at most (the targets are all visited; seed groups set their own).")
 DwellOption = typer.Option(defaults.HOSTPAIRS_DWELL, "--dwell", min=0.0, help="Seconds to stay on each page after load.")
 PageTimeoutOption = typer.Option(defaults.HOSTPAIRS_PAGE_TIMEOUT, "--page-timeout", min=1.0,
                                  help="Seconds a page may take to load.")
@@ -136,7 +136,9 @@ def crawl(
         options = dataclasses.replace(options, job=str(job))
     summary = run_crawl(urls, options, err, seeds=str(seeds or ""), group=group or "", due=due)
     out.print(f"pages: {summary.pages}  pairs new: {summary.pairs_new}  pairs seen: {summary.pairs_seen}  "
-              f"alerts: {summary.alerts}  errors: {summary.errors}", markup=False)
+              f"alerts: {summary.alerts}  errors: {summary.errors}"
+              + (f"  links not followed: {summary.left_out} (page budget spent: --max-pages)" if summary.left_out else ""),
+              markup=False)
     for url, error in summary.failures:
         out.print(f"  failed: {url} — {error}", soft_wrap=True, markup=False)
     for url, reason in summary.unstored:
