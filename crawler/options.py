@@ -27,6 +27,14 @@ class CrawlOptions:
     verbose: bool = False
     job: str | None = None
     """A crawl job's directory (`--job`): the crawl resumes where it was killed."""
+    frontier: str | None = None
+    """A worker's frontier (`hostpairs worker --frontier`): visits come from it."""
+    frontier_lease: float = defaults.HOSTPAIRS_FRONTIER_LEASE
+    exit_when_idle: float = defaults.HOSTPAIRS_EXIT_WHEN_IDLE
+    concurrency: int | None = None
+    """Visits at once (`hostpairs worker --concurrency`; default: the mode's own)."""
+    worker_options: tuple[str, ...] = ()
+    """The per-visit settings a worker's own command gave (they win over those queued)."""
 
     def settings(self) -> dict[str, Any]:
         """The Scrapy settings these options set."""
@@ -44,8 +52,14 @@ class CrawlOptions:
             "HOSTPAIRS_ALERT_FILE": self.alert_file,
             "HOSTPAIRS_WEBHOOKS": list(self.webhooks),
             "HOSTPAIRS_JOB": self.job,
+            "HOSTPAIRS_FRONTIER": self.frontier,
+            "HOSTPAIRS_FRONTIER_LEASE": self.frontier_lease,
+            "HOSTPAIRS_EXIT_WHEN_IDLE": self.exit_when_idle,
+            "HOSTPAIRS_WORKER_OPTIONS": list(self.worker_options),
             "LOG_LEVEL": "INFO" if self.verbose else "ERROR",
-        }
+        } | ({} if self.concurrency is None else {
+            "CONCURRENT_REQUESTS": self.concurrency, "CONCURRENT_REQUESTS_PER_DOMAIN": self.concurrency,
+            "PLAYWRIGHT_MAX_CONTEXTS": self.concurrency})
 
     def arguments(self) -> list[str]:
         """The same options as `hostpairs crawl` flags (how `watch` hands them to its crawls)."""

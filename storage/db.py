@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
+MIGRATION_LOCK = 0x686F737470616972  # "hostpair": the PostgreSQL advisory lock held while migrating
 _engines: dict[str, Engine] = {}
 _opening = threading.Lock()
 
@@ -65,7 +66,10 @@ def open_database(url: str) -> Engine:
         try:
             with engine.begin() as connection:
                 if _schema_revision(connection) != head_revision():
-                    _migrate(connection)
+                    if engine.dialect.name == "postgresql":  # processes starting at once migrate one at a time
+                        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+                    if _schema_revision(connection) != head_revision():
+                        _migrate(connection)
         except SQLAlchemyError as exc:
             raise DatabaseError(f"cannot connect to {make_url(normalized).render_as_string()}: {error_reason(exc)}") from None
         _engines[normalized] = engine

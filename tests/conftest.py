@@ -139,3 +139,23 @@ def pair_counts(session) -> tuple[dict[tuple[str, str], int], dict[tuple[str, st
     counted.update({("children", host): n for host, n in session.execute(
         select(HostPair.parent_reversed, func.count()).group_by(HostPair.parent_reversed))})
     return stored, counted
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """A database number of the shared Redis on 127.0.0.1:6379 that this test claims (an empty one,
+    marked), flushed at the end; the other numbers are left alone."""
+    import redis
+
+    for number in range(1, 16):
+        client = redis.Redis(host="127.0.0.1", port=6379, db=number)
+        if client.set("hostpairs-test-claim", os.getpid(), nx=True):
+            if client.dbsize() == 1:
+                break
+            client.delete("hostpairs-test-claim")  # someone else's data: not ours to touch
+        client.close()
+    else:
+        pytest.fail("no free Redis database number on 127.0.0.1:6379")
+    yield f"redis://127.0.0.1:6379/{number}"
+    client.flushdb()
+    client.close()

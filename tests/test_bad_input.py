@@ -103,6 +103,7 @@ GOOD_ARGUMENTS: dict[str, tuple[str, ...]] = {
     "watch": ("valid.toml", *HARMLESS),
     "lookup": ("shop.example",), "resolutions": ("shop.example",), "visit": ("https://shop.example/",),
     "trackers": ("shop.example",), "cookies": ("shop.example",), "components": ("shop.example",),
+    "worker": ("--frontier", "redis://127.0.0.1:6379/15", *HARMLESS),  # (a ping: nothing is written there)
     "import": ("valid.toml",), "prune": ("--keep-visits", "5"), "serve": ("--port", "0"), "demo": ("--dwell", "0"), "seeds status": (), "alerts": (), "alerts ack": ("1",),
 }
 UNREADABLE_DATABASES = {
@@ -226,6 +227,15 @@ HAND_WRITTEN = [
     case("import", "a missing file", "no-such-file.csv", message="no-such-file.csv: not a file"),
     case("import", "an empty --source", "valid.toml", "--source", " ", message="--source"),
     case("prune", "no window", message="give --keep-visits N and/or --older-than"),
+    # the distributed crawl
+    case("worker", "no frontier", *HARMLESS, message="Missing option '--frontier'"),
+    case("worker", "a frontier that is no URL", "--frontier", "not a url", *HARMLESS, message="--frontier: invalid frontier URL"),
+    case("worker", "a frontier on a closed port", "--frontier", "redis://127.0.0.1:1/0", *HARMLESS, message="--frontier:"),
+    case("worker", "a lease too short", "--frontier", "redis://127.0.0.1:1/0", "--lease", "0.5", message="--lease"),
+    case("frontier status", "a frontier of another scheme", "--frontier", "http://127.0.0.1:6379/0",
+         message="--frontier: invalid frontier URL"),
+    case("crawl", "seed groups into a frontier", "--frontier", "redis://127.0.0.1:1/0", "--seeds", "valid.toml",
+         message="seed groups (--seeds) and --job are not distributed yet"),
     case("prune", "words for a duration", "--older-than", "a while", message="--older-than: bad duration"),
     case("prune", "a thirteenth month", "--older-than", "2024-13-01", message="--older-than: not a date"),
     case("prune", "no visits to keep", "--keep-visits", "0", message="--keep-visits"),

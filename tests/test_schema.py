@@ -49,3 +49,17 @@ def test_the_newest_migration_file_is_alembics_head() -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     assert head_revision() == ScriptDirectory.from_config(config).get_current_head()
+
+
+def _open(url: str) -> str:
+    open_database(url)
+    return "opened"
+
+
+def test_processes_opening_a_new_postgresql_database_at_once_migrate_it_once(postgres_url: str) -> None:
+    """Workers of a distributed crawl start together on a fresh database: one migrates, the others
+    wait for it (without the lock, two created the same tables and one failed)."""
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(4) as pool:
+        assert pool.map(_open, [postgres_url] * 4) == ["opened"] * 4

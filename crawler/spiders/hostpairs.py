@@ -5,12 +5,15 @@
 
 One spider, two modes chosen once by HOSTPAIRS_MODE: `browser` (crawler/browser_visit.py) and
 `static` (crawler/static.py). Depth is Scrapy's own (DepthMiddleware's `depth` meta); which links
-are followed, and how many pages a crawl may schedule, is this spider's rule (`_follow`).
+are followed, and how many pages a crawl may schedule, is this spider's rule (`_followable`, `_visit`).
+With HOSTPAIRS_FRONTIER the spider is a worker of a distributed crawl: it leases its visits from a
+Redis frontier and queues the links it follows there (crawler/frontier.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -19,6 +22,7 @@ from functools import partial
 from typing import Any
 
 import scrapy
+from scrapy import signals
 from scrapy.http import Response
 from scrapy.settings import BaseSettings
 from twisted.python.failure import Failure
@@ -28,7 +32,8 @@ from hostpairs.crawler.errors import one_line
 from hostpairs.crawler.host_rules import HostRules
 from hostpairs.crawler.jobs import CrawlJob, Scheduled, job_crawls
 from hostpairs.crawler.middlewares import address_guard
-from hostpairs.crawler.signals import page_left_out, seed_run_started
+from hostpairs.crawler import frontier
+from hostpairs.crawler.signals import page_left_out, seed_run_started, visit_not_stored, visit_stored
 from hostpairs.crawler.static import fetch_stylesheets, static_capture
 from hostpairs.crawler.targets import expand_targets
 from hostpairs.extractors.hosts import host_of, same_site
@@ -61,6 +66,8 @@ class HostpairsSpider(scrapy.Spider):
 
     name = "hostpairs"
     job: CrawlJob | None = None
+    frontier: frontier.Frontier | None = None
+    """With HOSTPAIRS_FRONTIER, a worker: its visits come from the frontier (crawler/frontier.py)."""
 
     def __init__(self, targets: str = "", seeds: str = "", group: str = "", due: str = "", **kwargs: Any):
         super().__init__(**kwargs)
@@ -72,6 +79,11 @@ class HostpairsSpider(scrapy.Spider):
             self.seed_groups = {group: self.seed_groups[group]}
         self.due_at = datetime.fromisoformat(due) if due else None
         self.arguments = (seeds, group, due)
+        self.leased: dict[str, frontier.Visit] = {}
+        """A worker's frontier visits in progress, by stream entry."""
+        self.captured: dict[int, str] = {}
+        """A worker's captures on their way to the database (by id) → their stream entry."""
+        self.acknowledging: set[asyncio.Future[None]] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> HostpairsSpider:
@@ -84,15 +96,17 @@ class HostpairsSpider(scrapy.Spider):
         deepest = max(budget.max_depth for budget in spider.budgets.values())
         if deepest:  # DepthMiddleware enforces the deepest budget as a cap (0 would mean no limit)
             settings.set("DEPTH_LIMIT", deepest, priority="spider")
+        if frontier_url := settings.get("HOSTPAIRS_FRONTIER"):
+            spider.frontier = frontier.Frontier(frontier_url, settings.getfloat("HOSTPAIRS_FRONTIER_LEASE"))
+            spider.worker = frontier.worker_name()
+            crawler.signals.connect(spider.visit_ended, signal=visit_stored)
+            crawler.signals.connect(spider.visit_ended, signal=visit_not_stored)
+            crawler.signals.connect(spider.visit_broke, signal=signals.spider_error)
         if job_directory := settings.get("HOSTPAIRS_JOB"):
             spider.job = CrawlJob.open(job_directory, job_crawls(
                 spider.targets, *spider.arguments, spider.mode, settings.getint("HOSTPAIRS_DEPTH"),
                 settings.getint("HOSTPAIRS_MAX_PAGES")))
         return spider
-
-    def closed(self, reason: str) -> None:
-        if self.job is not None:
-            self.job.close()
 
     @classmethod
     def update_settings(cls, settings: BaseSettings) -> None:
@@ -116,6 +130,10 @@ class HostpairsSpider(scrapy.Spider):
             settings.set("CONCURRENT_REQUESTS_PER_DOMAIN", concurrency, priority="spider")
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
+        if self.frontier is not None:
+            async for request in self._from_frontier():
+                yield request
+            return
         if self.seed_groups:
             await self.crawler.signals.send_catch_log_async(signal=seed_run_started, groups=self.seed_groups,
                                                             due_at=self.due_at)
@@ -128,6 +146,65 @@ class HostpairsSpider(scrapy.Spider):
             for url in seed_group.urls:
                 if request := self._visit(url, name):
                     yield request
+
+    async def _from_frontier(self) -> AsyncIterator[scrapy.Request]:
+        """Visits leased from the frontier, as many at a time as the crawl visits at once; with
+        HOSTPAIRS_EXIT_WHEN_IDLE, done once the frontier has had nothing queued or leased (by
+        any worker) for that long."""
+        frontier, concurrency = self.frontier, self.settings.getint("CONCURRENT_REQUESTS")
+        exit_when_idle = self.settings.getfloat("HOSTPAIRS_EXIT_WHEN_IDLE")
+        renewing = asyncio.ensure_future(self._renew_leases())
+        idle_since = time.monotonic()
+        try:
+            while True:
+                if len(self.leased) >= concurrency:
+                    await asyncio.sleep(0.1)
+                    continue
+                visits = await asyncio.to_thread(frontier.take, self.worker, concurrency - len(self.leased))
+                for visit in visits:
+                    self.leased[visit.entry] = visit
+                    yield self._request(Scheduled(visit.url, visit.seed_group, visit.depth), visit)
+                if visits or self.leased:
+                    idle_since = time.monotonic()
+                    continue
+                status = await asyncio.to_thread(frontier.status)
+                if status.queued or status.leased:
+                    idle_since = time.monotonic()
+                elif exit_when_idle and time.monotonic() - idle_since >= exit_when_idle:
+                    return
+                await asyncio.sleep(0.5)
+        finally:
+            renewing.cancel()
+
+    async def _renew_leases(self) -> None:
+        """Renew the leases of the visits this worker holds, a third of the lease time apart."""
+        every = self.settings.getfloat("HOSTPAIRS_FRONTIER_LEASE") / 3
+        while True:
+            await asyncio.to_thread(self.frontier.renew, self.worker, list(self.leased))
+            await asyncio.sleep(every)
+
+    def visit_ended(self, capture: PageCapture, stored: Any = None, reason: str | None = None) -> None:
+        """A frontier visit is stored (its lease ends: acknowledged, off the event loop) or was
+        refused by the database (its lease is let go: a worker visits it again once it runs out)."""
+        entry = self.captured.pop(id(capture), None)
+        if entry is None or self.leased.pop(entry, None) is None:
+            return
+        if reason is None:
+            acknowledging = asyncio.ensure_future(asyncio.to_thread(self.frontier.done, entry, capture.failed))
+            self.acknowledging.add(acknowledging)
+            acknowledging.add_done_callback(self.acknowledging.discard)
+
+    def visit_broke(self, failure: Failure, response: Response | None, spider: scrapy.Spider) -> None:
+        """A frontier visit whose callback failed stores nothing: its lease is let go (not renewed),
+        so a worker visits it again once the lease runs out."""
+        if response is not None and (visit := response.request.meta.get("hostpairs_frontier_visit")) is not None:
+            self.leased.pop(visit.entry, None)
+
+    async def closed(self, reason: str) -> None:
+        if self.job is not None:
+            self.job.close()
+        if self.acknowledging:  # the last visits' acknowledgements
+            await asyncio.gather(*self.acknowledging)
 
     async def _resumed(self) -> list[scrapy.Request]:
         """A resumed job's pages that have no stored visit yet (its stored ones count against the
@@ -174,9 +251,9 @@ class HostpairsSpider(scrapy.Spider):
             self.job.schedule([page])
         return self._request(page)
 
-    def _request(self, page: Scheduled) -> scrapy.Request:
+    def _request(self, page: Scheduled, visit: frontier.Visit | None = None) -> scrapy.Request:
         """dont_filter: the same page may be watched by two groups."""
-        meta = {"hostpairs_group": page.seed_group, "depth": page.depth}
+        meta = {"hostpairs_group": page.seed_group, "depth": page.depth, "hostpairs_frontier_visit": visit}
         if self.mode == "static":
             return scrapy.Request(page.url, callback=self.parse_static, errback=self.visit_failed, dont_filter=True,
                                   meta={**meta, "hostpairs_started": time.time()})
@@ -185,18 +262,27 @@ class HostpairsSpider(scrapy.Spider):
         return scrapy.Request(page.url, callback=self.parse_visit, errback=self.visit_failed, dont_filter=True,
                               meta={**browser_visit.browser_meta(self.settings, prepare), **meta})
 
+    def _option(self, request: scrapy.Request, name: str) -> float:
+        """A per-visit option: as queued with a frontier visit, unless this crawl's own command
+        gave it (HOSTPAIRS_WORKER_OPTIONS), else this crawl's setting."""
+        visit: frontier.Visit | None = request.meta.get("hostpairs_frontier_visit")
+        if visit is not None and name in visit.options and name not in self.settings.getlist("HOSTPAIRS_WORKER_OPTIONS"):
+            return float(visit.options[name])
+        return self.settings.getfloat(name)
+
     async def parse_visit(self, response: Response) -> AsyncIterator[Any]:
-        capture = await browser_visit.browse(response.meta["playwright_page"], response.request,
-                                             self.settings.getfloat("HOSTPAIRS_DWELL"),
-                                             self.settings.getfloat("HOSTPAIRS_VISIT_TIMEOUT"),
-                                             self.settings.getfloat("HOSTPAIRS_LOAD_WAIT"))
-        for output in self._emit(capture, response.meta["hostpairs_group"]):
+        request = response.request
+        capture = await browser_visit.browse(response.meta["playwright_page"], request,
+                                             self._option(request, "HOSTPAIRS_DWELL"),
+                                             self._option(request, "HOSTPAIRS_VISIT_TIMEOUT"),
+                                             self._option(request, "HOSTPAIRS_LOAD_WAIT"))
+        for output in await self._emit(capture, request):
             yield output
 
     async def parse_static(self, response: Response) -> AsyncIterator[Any]:
         capture = static_capture(response)
         await fetch_stylesheets(capture, self.crawler.engine.download_async)
-        for output in self._emit(capture, response.meta["hostpairs_group"]):
+        for output in await self._emit(capture, response.request):
             yield output
 
     async def visit_failed(self, failure: Failure) -> AsyncIterator[Any]:
@@ -207,27 +293,38 @@ class HostpairsSpider(scrapy.Spider):
             capture = PageCapture.failure(request.url, "static", request.meta.get("depth", 0), one_line(failure.value))
         else:
             capture = await browser_visit.failed(request, failure.value)
-        for output in self._emit(capture, request.meta.get("hostpairs_group")):
+        for output in await self._emit(capture, request):
             yield output
 
-    def _emit(self, capture: PageCapture, seed_group: str | None) -> list[Any]:
-        """The visit, then the same-site links of its top document it may follow."""
-        capture.seed_group = seed_group
+    async def _emit(self, capture: PageCapture, request: scrapy.Request) -> list[Any]:
+        """The visit, then the same-site links of its top document it may follow (a frontier
+        visit's links go into the frontier, for any worker)."""
+        capture.seed_group = request.meta.get("hostpairs_group")
         capture.job = self.job.id if self.job else None
-        return [capture, *self._follow(capture)]
+        visit: frontier.Visit | None = request.meta.get("hostpairs_frontier_visit")
+        if visit is None:
+            if capture.depth >= self.budgets[capture.seed_group].max_depth:
+                return [capture]
+            return [capture, *filter(None, (self._visit(url, capture.seed_group, capture.depth + 1)
+                                            for url in _followable(capture)))]
+        self.captured[id(capture)] = visit.entry
+        if capture.depth < visit.max_depth and (links := _followable(capture)):
+            found = [dataclasses.replace(visit, url=url, depth=capture.depth + 1, entry=None) for url in links]
+            _, left_out = await asyncio.to_thread(self.frontier.enqueue, found, True)
+            for _ in range(left_out):
+                self.crawler.signals.send_catch_log(signal=page_left_out, url=None, seed_group=capture.seed_group)
+        return [capture]
 
-    def _follow(self, capture: PageCapture) -> list[scrapy.Request]:
-        """Same-site links of the top document, while depth and page budget allow."""
-        if capture.depth >= self.budgets[capture.seed_group].max_depth:
-            return []
-        page_host = host_of(capture.final_url)
-        requests = []
-        for link in capture.links:
-            if link.tag != "a" or len(link.frame_chain) != 1:
-                continue  # only anchors of the top document
-            href = link.href.split("#")[0]
-            link_host = host_of(href)
-            if page_host and link_host and same_site(page_host, link_host):
-                if request := self._visit(href, capture.seed_group, capture.depth + 1):
-                    requests.append(request)
-        return requests
+
+def _followable(capture: PageCapture) -> list[str]:
+    """The same-site links of the top document (anchors only, fragments dropped), once each."""
+    page_host = host_of(capture.final_url)
+    urls: dict[str, None] = {}
+    for link in capture.links:
+        if link.tag != "a" or len(link.frame_chain) != 1:
+            continue  # only anchors of the top document
+        href = link.href.split("#")[0]
+        link_host = host_of(href)
+        if page_host and link_host and same_site(page_host, link_host):
+            urls[href] = None
+    return list(urls)

@@ -97,6 +97,8 @@ def crawl(
     group: str | None = typer.Option(None, "--group", help="With --seeds: only this group."),
     due: str = typer.Option("", "--due", hidden=True, help="The schedule slot of this run (ISO, UTC); set by watch."),
     job: Path | None = typer.Option(None, "--job", help="Job directory: killed, the same command resumes the crawl."),
+    frontier: str | None = typer.Option(None, "--frontier", help=(
+        "redis://HOST:PORT/DB: queue the visits there for `hostpairs worker`s and return at once.")),
     db: str | None = DbOption,
     db_retry: float = DbRetryOption,
     depth: int = DepthOption,
@@ -129,12 +131,24 @@ def crawl(
         fail(f"no seed group {group!r}" + (f" in {seeds}" if seeds else " (give --seeds FILE)"))
     if not urls and not groups:
         fail("nothing to crawl: give URLs, seed files or --seeds FILE")
+    if frontier:
+        if seeds or job:
+            fail("--frontier queues URLs and seed lists; seed groups (--seeds) and --job are not distributed yet")
+        from hostpairs.cli.distributed import queue_visits
+
+        queue_visits(frontier, urls, options)
+        return
     sessions_for(db)  # fail early on a database that does not connect
     if job:
         if check_job(job, job_crawls(urls, str(seeds or ""), group or "", due, options.mode, depth, max_pages)):
             err.print(f"resuming job {job}: pages it stored are not visited again", markup=False)
         options = dataclasses.replace(options, job=str(job))
-    summary = run_crawl(urls, options, err, seeds=str(seeds or ""), group=group or "", due=due)
+    print_summary(run_crawl(urls, options, err, seeds=str(seeds or ""), group=group or "", due=due))
+
+
+def print_summary(summary) -> None:  # noqa: ANN001 (a crawler.run.CrawlSummary)
+    """A crawl's summary: one line of counts, then each failed or unstored visit; a one-line error
+    (exit 2) when the database refused visits."""
     out.print(f"pages: {summary.pages}  pairs new: {summary.pairs_new}  pairs seen: {summary.pairs_seen}  "
               f"alerts: {summary.alerts}  errors: {summary.errors}"
               + (f"  links not followed: {summary.left_out} (page budget spent: --max-pages)" if summary.left_out else ""),

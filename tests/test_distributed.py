@@ -1,0 +1,119 @@
+"""The distributed crawl on the real Redis and PostgreSQL: `crawl --frontier` queues, any number of
+`hostpairs worker`s share the visits through leases, a worker killed with `kill -9` loses nothing."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import redis
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hostpairs.demoweb.server import PIXEL, VirtualWeb, html, js
+from hostpairs.storage.models import HostPair, Visit
+from tests.conftest import ROOT, engine_for, run_cli
+
+SITES = [f"www.dist-{letter}.com" for letter in "abcdef"]
+ARTICLES = 10
+
+
+def distributed_web(article_delay: float = 0.0) -> VirtualWeb:
+    """Six sites, each an index linking to ten articles, each article linking back to the index and
+    on to the next article (pages found again and again: a run visits each once); every page loads
+    a script of its site's CDN and the index an image: 66 pages."""
+    sites: dict = {}
+    for number, site in enumerate(SITES):
+        cdn = f"js.cdn-{number}.net"
+        links = "".join(f"<a href='/article/{i}'>article {i}</a>" for i in range(ARTICLES))
+        pages = {"/": html(f"<h1>{site}</h1>{links}<script src='https://{cdn}/app.js'></script>"
+                           f"<img src='https://img.shared-pix.net/{number}.gif'>")}
+        for i in range(ARTICLES):
+            pages[f"/article/{i}"] = dataclasses.replace(
+                html(f"<h1>article {i}</h1><a href='/'>home</a><a href='/article/{(i + 1) % ARTICLES}'>next</a>"
+                     f"<script src='https://{cdn}/app.js'></script>"), delay=article_delay)
+        sites[site] = pages
+        sites[cdn] = {"/app.js": js("window.loaded = true;")}
+    sites["img.shared-pix.net"] = {f"/{number}.gif": PIXEL for number in range(len(SITES))}
+    return VirtualWeb(sites)
+
+
+def every_page() -> list[str]:
+    return [url for site in SITES for url in (f"https://{site}/", *(f"https://{site}/article/{i}" for i in range(ARTICLES)))]
+
+
+def start_worker(*args: str) -> subprocess.Popen[str]:
+    """`hostpairs worker ARGS` in a process group of its own (with its Chromium)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("HOSTPAIRS_DB", None)
+    return subprocess.Popen([sys.executable, "-m", "hostpairs", "worker", *args], cwd=ROOT, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+
+
+def visits(db: str) -> list[Visit]:
+    engine = engine_for(db)
+    with Session(engine) as session:
+        stored = list(session.scalars(select(Visit)))
+    engine.dispose()
+    return stored
+
+
+def queue(frontier: str, web: VirtualWeb) -> None:
+    result = run_cli("crawl", "--frontier", frontier, *(f"https://{site}/" for site in SITES), "--depth", "2",
+                     "--dwell", "0.3", "--load-wait", "3")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"queued {len(SITES)} visits (run "), result.stdout
+
+
+def test_two_workers_share_one_crawl_and_visit_every_page_once(redis_url: str, postgres_url: str) -> None:
+    with distributed_web() as web:
+        queue(redis_url, web)
+        workers = [start_worker("--frontier", redis_url, "--db", postgres_url, "--host-rules", web.host_rules,
+                                "--concurrency", "2", "--exit-when-idle", "3") for _ in range(2)]
+        outputs = [worker.communicate(timeout=400) for worker in workers]
+    for worker, (stdout, stderr) in zip(workers, outputs):
+        assert worker.returncode == 0, stderr
+    stored = visits(postgres_url)
+    assert Counter(v.requested_url for v in stored) == Counter(every_page())  # each of the 66 pages once
+    assert all(v.error is None for v in stored)
+    pages_per_worker = [int(stdout.split("pages: ")[1].split()[0]) for stdout, _ in outputs]
+    assert sum(pages_per_worker) == len(every_page()) and min(pages_per_worker) > 0, pages_per_worker  # both took part
+    engine = engine_for(postgres_url)
+    with Session(engine) as session:
+        pairs = {(p.parent, p.child, p.cause): p.visit_count for p in session.scalars(select(HostPair))}
+    engine.dispose()
+    for number, site in enumerate(SITES):  # every pair once, counted once per visit that saw it
+        assert pairs[(site, f"js.cdn-{number}.net", "script.src")] == ARTICLES + 1
+        assert pairs[(site, "img.shared-pix.net", "img.src")] == 1
+    status = run_cli("frontier", "status", "--frontier", redis_url, "--json")
+    assert '"queued": 0, "leased": 0, "done": 66, "failed": 0' in status.stdout, status.stdout
+
+
+def test_a_worker_killed_mid_crawl_loses_nothing(redis_url: str, postgres_url: str) -> None:
+    with distributed_web(article_delay=1.0) as web:
+        queue(redis_url, web)
+        common = ("--frontier", redis_url, "--db", postgres_url, "--host-rules", web.host_rules, "--lease", "5")
+        doomed = start_worker(*common, "--concurrency", "3")
+        deadline = time.monotonic() + 180
+        while len(visits(postgres_url)) < 8:
+            assert time.monotonic() < deadline and doomed.poll() is None, "the first worker stored too little"
+            time.sleep(0.2)
+        leased = redis.Redis.from_url(redis_url).xpending("hostpairs:visits", "workers")["pending"]
+        os.killpg(doomed.pid, signal.SIGKILL)  # the worker and its Chromium, mid-visit
+        doomed.communicate()
+        assert leased > 0  # it held visits when it died
+        before = len(visits(postgres_url))
+        survivor = start_worker(*common, "--concurrency", "3", "--exit-when-idle", "3")
+        stdout, stderr = survivor.communicate(timeout=400)
+    assert survivor.returncode == 0, stderr
+    stored = Counter(v.requested_url for v in visits(postgres_url))
+    assert set(stored) == set(every_page())  # every page stored, the killed worker's leased ones too
+    # a page is visited twice only if the killed worker had stored it without acknowledging it yet
+    assert sum(stored.values()) - len(every_page()) <= 3, stored
+    assert int(stdout.split("pages: ")[1].split()[0]) == sum(stored.values()) - before
