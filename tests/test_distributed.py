@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -117,3 +118,51 @@ def test_a_worker_killed_mid_crawl_loses_nothing(redis_url: str, postgres_url: s
     # a page is visited twice only if the killed worker had stored it without acknowledging it yet
     assert sum(stored.values()) - len(every_page()) <= 3, stored
     assert int(stdout.split("pages: ")[1].split()[0]) == sum(stored.values()) - before
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_redis(port: int, directory: Path) -> subprocess.Popen[bytes]:
+    """A redis-server of this test's own (append-only file in `directory`, so a restart keeps the frontier)."""
+    server = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory),
+                               "--appendonly", "yes", "--save", ""], stdout=subprocess.DEVNULL)
+    client = redis.Redis(port=port)
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            client.ping()
+            return server
+        except (redis.ConnectionError, redis.BusyLoadingError):
+            assert time.monotonic() < deadline, "redis-server did not start"
+            time.sleep(0.1)
+
+
+def test_workers_wait_out_a_redis_outage_and_lose_nothing(postgres_url: str, tmp_path: Path) -> None:
+    port = free_port()
+    server = start_redis(port, tmp_path)
+    frontier = f"redis://127.0.0.1:{port}/0"
+    try:
+        with distributed_web(article_delay=0.5) as web:
+            queue(frontier, web)
+            worker = start_worker("--frontier", frontier, "--db", postgres_url, "--host-rules", web.host_rules,
+                                  "--concurrency", "3", "--exit-when-idle", "3")
+            deadline = time.monotonic() + 180
+            while len(visits(postgres_url)) < 10:
+                assert time.monotonic() < deadline and worker.poll() is None, "the worker stored too little"
+                time.sleep(0.2)
+            redis.Redis(port=port).shutdown(nosave=True)  # the append-only file keeps the frontier
+            server.wait()
+            time.sleep(5)  # the visits in flight end, the worker waits for its frontier
+            assert worker.poll() is None, "the worker gave up during the outage"
+            server = start_redis(port, tmp_path)
+            stdout, stderr = worker.communicate(timeout=400)
+    finally:
+        server.terminate()
+        server.wait()
+    assert worker.returncode == 0, stderr
+    stored = Counter(v.requested_url for v in visits(postgres_url))
+    assert stored == Counter(every_page()), stored  # every page, once
