@@ -496,9 +496,9 @@ def test_endless_documents_frame_floods_redirect_loops_and_oversized_responses(t
                                      "/huge": Resource(content_type="application/octet-stream",
                                                        stream=sent.counted("huge", large(200 * MB)))},
         "many-responses-hostile.com": {  # at 1 MB every 0.1 s each, for the cut to come before their end
-            "/": html("<h1>4 x 7 MB</h1>" + "".join(FETCH.replace("PATH", f"/part{i}") for i in range(4))), **results,
+            "/": html("<h1>4 x 20 MB</h1>" + "".join(FETCH.replace("PATH", f"/part{i}") for i in range(4))), **results,
             **{f"/part{i}": Resource(content_type="application/octet-stream",
-                                     stream=sent.counted(f"part{i}", trickle(bytes(MB), 0.1, 7))) for i in range(4)}},
+                                     stream=sent.counted(f"part{i}", trickle(bytes(MB), 0.1, 20))) for i in range(4)}},
     })
     db = sqlite_url(tmp_path)
     trickling, frames = "https://trickle-hostile.com/", "https://frames-hostile.com/"
@@ -545,7 +545,9 @@ def test_endless_documents_frame_floods_redirect_loops_and_oversized_responses(t
     # (at loopback speed the visit's total may pass its limit too before the cut takes effect)
     assert visits[big_response].limits_hit.startswith("response bytes 8388608") and sent.total["huge"] < 100 * MB
     assert visits[many].limits_hit == "visit bytes 12582912"
-    assert sum(sent.total[f"part{i}"] for i in range(4)) < 24 * MB
+    # cut at 12 MB in all: what loopback's socket buffers took beyond that (a few MB a connection) is
+    # still far from the 80 MB the four responses would have sent
+    assert sum(sent.total[f"part{i}"] for i in range(4)) < 48 * MB
     for url in (big_response, many):
         assert visits[url].error is None
         assert any(d.url.endswith("/failed.gif") for d in dependencies[url])  # the page saw its fetch fail
