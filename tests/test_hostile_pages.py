@@ -524,13 +524,17 @@ def test_endless_documents_frame_floods_redirect_loops_and_oversized_responses(t
     assert visits[frames].limits_hit in ("frames 100", "load wait 1 s, frames 100")
     assert len(frame_rows[frames]) == 100
     frame_loads = [d for d in dependencies[frames] if d.url.startswith("https://frame-src-hostile.net/")]
-    assert len([d for d in frame_loads if d.error is None]) == 99
+    # Of the 99 frames allowed, those that loaded before the visit ended (the flood keeps the page
+    # busy: in some runs only a few dozen) reached the server; none past the limit did. (Requests
+    # still open at the end are recorded without an error or status.)
+    frame_hits = len([hit for hit in web.hits if hit[0] == "frame-src-hostile.net"])
+    loaded = [d for d in frame_loads if d.error is None and d.status == 200]
+    assert 0 < len(loaded) <= frame_hits <= 99, (len(loaded), frame_hits)
     # past the limit each load is refused; one whose frame the flooding page has already dropped
     # may end as Chromium's own abort first (seen once): either way it never left
     refused = {d.error for d in frame_loads if d.error}
     assert "refused: the visit reached its limit of 100 frames" in refused
     assert refused <= {"refused: the visit reached its limit of 100 frames", "net::ERR_ABORTED"}
-    assert len([hit for hit in web.hits if hit[0] == "frame-src-hostile.net"]) == 99
     # redirects: Chromium makes 20 requests of a chain, each recorded, and refuses the 20th redirect
     for url in (loop, chain):
         assert visits[url].error == f"Page.goto: net::ERR_TOO_MANY_REDIRECTS at {url}"
