@@ -177,8 +177,9 @@ class HostpairsSpider(scrapy.Spider):
             renewing.cancel()
 
     async def _renew_leases(self) -> None:
-        """Renew the leases of the visits this worker holds, a third of the lease time apart."""
-        every = self.settings.getfloat("HOSTPAIRS_FRONTIER_LEASE") / 3
+        """Renew the leases of the visits this worker holds and its sign of life, a third of the lease
+        time apart, or of WORKER_ALIVE if shorter (a long lease must not make the worker look dead)."""
+        every = min(self.settings.getfloat("HOSTPAIRS_FRONTIER_LEASE"), frontier.WORKER_ALIVE) / 3
         while True:
             await asyncio.to_thread(self.frontier.renew, self.worker, list(self.leased))
             await asyncio.sleep(every)
