@@ -3,8 +3,8 @@
 
 Merging widens first/last seen and never narrows them, counts no visit (an imported record was
 seen by someone else's crawler: `visit_count` stays what hostpairs' own visits counted) and names
-the import's source in `imported_from` (the first source to bring a record keeps it), and counts
-new host pairs into host_pair_counts. A row that would not change is not written, so importing a
+the import's source in `imported_from` (the first source to bring a record keeps it), counts
+new host pairs into host_pair_counts and folds resolutions into ip_resolution_summaries. A row that would not change is not written, so importing a
 file again changes nothing."""
 
 from __future__ import annotations
@@ -15,7 +15,16 @@ from typing import Any
 
 from sqlalchemy import Connection, DateTime, Dialect, Index
 
-from hostpairs.storage.models import Component, Cookie, HostPair, HostPairCount, Resolution, Tracker, reversed_host
+from hostpairs.storage.models import (
+    Component,
+    Cookie,
+    HostPair,
+    HostPairCount,
+    IpResolutionSummary,
+    Resolution,
+    Tracker,
+    reversed_host,
+)
 
 
 @dataclass(frozen=True)
@@ -114,7 +123,9 @@ class Importer:
             f"imported_from = COALESCE({table}.imported_from, excluded.imported_from) "
             f"WHERE excluded.first_seen < {table}.first_seen OR excluded.last_seen > {table}.last_seen "
             f"OR {table}.imported_from IS NULL")
-        if table != HostPair.__tablename__:
+        if table == Resolution.__tablename__:
+            written = self._merge_resolutions(merged, source)
+        elif table != HostPair.__tablename__:
             written = connection.exec_driver_sql(merged, (source,)).rowcount
         elif dialect.name == "postgresql":  # the pairs it inserted, kept for count_pairs
             connection.exec_driver_sql(f"CREATE TEMPORARY TABLE IF NOT EXISTS {NEW_PAIRS} "
@@ -130,6 +141,22 @@ class Importer:
             written = connection.exec_driver_sql(merged, (source,)).rowcount
         self._pairs_pending = self._pairs_pending or table == HostPair.__tablename__
         connection.exec_driver_sql(f"DELETE FROM {stage}")
+        return written
+
+    def _merge_resolutions(self, merged: str, source: str) -> int:
+        """Run the merge of a staged batch of resolutions and fold the batch into the IPs'
+        summaries (new hostnames counted, times widened); returns how many records it wrote."""
+        connection, stage = self.connection, DATASETS["resolutions"].stage
+        if self.dialect.name == "postgresql":
+            return connection.exec_driver_sql(
+                f"WITH written AS ({merged} RETURNING ip, (xmax = 0) AS inserted), "
+                f"summed AS ({_summarize_ips(stage, 'SELECT ip, count(*) AS hostnames FROM written WHERE inserted GROUP BY ip')}) "
+                "SELECT count(*) FROM written", (source,)).scalar()
+        _write_lock(connection)  # SQLite: the new resolutions are the rows past the last id
+        last = connection.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {Resolution.__tablename__}").scalar()
+        written = connection.exec_driver_sql(merged, (source,)).rowcount
+        connection.exec_driver_sql(_summarize_ips(stage, f"SELECT ip, count(*) AS hostnames FROM {Resolution.__tablename__} "
+                                                         f"WHERE id > {int(last)} GROUP BY ip"))
         return written
 
     def build_indexes(self) -> None:
@@ -212,6 +239,24 @@ def _count_new_pairs(new: str) -> str:
             f"SELECT 'children', parent_reversed, count(*) FROM {new} GROUP BY parent_reversed) AS totals "
             "WHERE true ORDER BY direction, host_reversed "
             "ON CONFLICT (direction, host_reversed) DO UPDATE SET pairs = host_pair_counts.pairs + excluded.pairs")
+
+
+def _summarize_ips(stage: str, new: str) -> str:
+    """The statement folding the staged resolutions into ip_resolution_summaries: `new` is a query
+    of (ip, hostnames) counting the resolutions the merge inserted. An IP whose summary would not
+    change is not written."""
+    summary = IpResolutionSummary.__tablename__
+    return (f"INSERT INTO {summary} (ip, hostnames, first_seen, last_seen) "
+            "SELECT batch.ip, COALESCE(new.hostnames, 0), batch.first_seen, batch.last_seen "
+            f"FROM (SELECT ip, min(first_seen) AS first_seen, max(last_seen) AS last_seen FROM {stage} GROUP BY ip) "
+            f"AS batch LEFT JOIN ({new}) AS new ON new.ip = batch.ip WHERE true ORDER BY batch.ip "
+            f"ON CONFLICT (ip) DO UPDATE SET hostnames = {summary}.hostnames + excluded.hostnames, "
+            f"first_seen = CASE WHEN excluded.first_seen < {summary}.first_seen THEN excluded.first_seen "
+            f"ELSE {summary}.first_seen END, "
+            f"last_seen = CASE WHEN excluded.last_seen > {summary}.last_seen THEN excluded.last_seen "
+            f"ELSE {summary}.last_seen END "
+            f"WHERE excluded.hostnames > 0 OR excluded.first_seen < {summary}.first_seen "
+            f"OR excluded.last_seen > {summary}.last_seen")
 
 
 def _write_lock(connection: Connection) -> None:

@@ -19,6 +19,7 @@ from hostpairs.storage.models import (
     Cookie,
     HostPair,
     HostPairCount,
+    IpResolutionSummary,
     Resolution,
     Tracker,
     Visit,
@@ -125,11 +126,14 @@ def _resolved(query: str, is_ip: bool):  # noqa: ANN202 (SQL expression)
 
 
 def resolutions(session: Session, query: str, is_ip: bool, paging: Paging = Paging()) -> ResolutionsPage:
-    """Resolutions of a host and its subdomains (by host, then IP), or of an IP address (by host)."""
+    """Resolutions of a host and its subdomains (by host, then IP), or of an IP address (by host);
+    an IP's total and first/last seen come from its summary row, not from all its resolutions."""
     condition = _resolved(query, is_ip)
     order = (Resolution.ip, Resolution.hostname) if is_ip else (Resolution.hostname_reversed, Resolution.ip)
-    total, first, last = session.connection().execute(
-        select(func.count(), func.min(Resolution.first_seen), func.max(Resolution.last_seen)).where(condition)).one()
+    summary = (select(IpResolutionSummary.hostnames, IpResolutionSummary.first_seen, IpResolutionSummary.last_seen)
+               .where(IpResolutionSummary.ip == query) if is_ip else
+               select(func.count(), func.min(Resolution.first_seen), func.max(Resolution.last_seen)).where(condition))
+    total, first, last = session.connection().execute(summary).one_or_none() or (0, None, None)
     page = _paged(session, select(*RESOLUTION).where(condition).order_by(*order), paging, total)
     return ResolutionsPage(page.rows, page.total, first, last)
 

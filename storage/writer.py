@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hostpairs.extractors.records import Change, VisitRecords
 from hostpairs.storage.alerts import record_alerts
-from hostpairs.storage.pair_counts import count_new, inserted_marker
+from hostpairs.storage.summaries import count_new, inserted_marker, summarize_resolutions
 from hostpairs.storage.models import (
     Component,
     Cookie,
@@ -75,10 +75,19 @@ def _upsert(session: Session, model: type, keys: Sequence[str], rows: list[dict[
 def upsert_seen(session: Session, model: type, keys: Sequence[str], rows: list[dict[str, Any]], seen: datetime) -> None:
     """Insert rows keyed by `keys`, or on conflict widen first/last seen and count one more visit
     (host pairs go through upsert_pairs, which keeps their counts)."""
-    if model is HostPair:
-        raise TypeError("host pairs are upserted by upsert_pairs")
+    if model in (HostPair, Resolution):
+        raise TypeError(f"{model.__tablename__} are upserted by their own function, which keeps their summaries")
     if rows:
         session.execute(_upsert(session, model, keys, rows, seen))
+
+
+def upsert_resolutions(session: Session, resolved: Sequence[tuple[str, str]], seen: datetime) -> None:
+    """Upsert resolutions (hostname, ip) seen by one visit, folding them into their IPs' summaries."""
+    if not resolved:
+        return
+    statement = _upsert(session, Resolution, ("hostname", "ip"), [{"hostname": h, "ip": ip} for h, ip in resolved], seen)
+    inserted = literal_column(inserted_marker(session, Resolution))
+    summarize_resolutions(session, session.execute(statement.returning(Resolution.ip, inserted)).all(), seen)
 
 
 PairKey = tuple[str, str, str]
@@ -91,7 +100,7 @@ def upsert_pairs(session: Session, keys: list[PairKey], seen: datetime) -> tuple
         return {}, 0
     statement = _upsert(session, HostPair, ("parent", "child", "cause"),
                         [{"parent": p, "child": c, "cause": k} for p, c, k in keys], seen)
-    inserted = literal_column(inserted_marker(session))
+    inserted = literal_column(inserted_marker(session, HostPair))
     returned = session.execute(statement.returning(HostPair.parent, HostPair.child, HostPair.cause, HostPair.id,
                                                    HostPair.parent_reversed, HostPair.child_reversed, inserted)).all()
     new = [(parent_reversed, child_reversed) for *_, parent_reversed, child_reversed, is_new in returned if is_new]
@@ -182,8 +191,7 @@ def store_visit(sessions: sessionmaker[Session], records: VisitRecords, changes:
             )
             for e in records.pairs
         )
-        upsert_seen(session, Resolution, ("hostname", "ip"),
-                    [{"hostname": h, "ip": ip} for h, ip in records.resolutions], seen)
+        upsert_resolutions(session, records.resolutions, seen)
         upsert_seen(session, Tracker, ("hostname", "attribute_type", "attribute_value"), [
             {"hostname": records.host, "attribute_type": t.attribute_type, "attribute_value": t.attribute_value}
             for t in records.trackers

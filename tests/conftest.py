@@ -141,6 +141,19 @@ def pair_counts(session) -> tuple[dict[tuple[str, str], int], dict[tuple[str, st
     return stored, counted
 
 
+def ip_summaries(session) -> tuple[dict[str, tuple], dict[str, tuple]]:  # noqa: ANN001
+    """ip_resolution_summaries as stored, and as summed from resolutions: they must be equal."""
+    from sqlalchemy import func, select
+
+    from hostpairs.storage.models import IpResolutionSummary, Resolution
+
+    stored = {s.ip: (s.hostnames, s.first_seen, s.last_seen) for s in session.scalars(select(IpResolutionSummary))}
+    summed = {ip: (n, first, last) for ip, n, first, last in session.execute(
+        select(Resolution.ip, func.count(), func.min(Resolution.first_seen), func.max(Resolution.last_seen))
+        .group_by(Resolution.ip))}
+    return stored, summed
+
+
 @pytest.fixture
 def redis_url() -> Iterator[str]:
     """A database number of the shared Redis on 127.0.0.1:6379 that this test claims (an empty one,

@@ -1,6 +1,7 @@
 """Several crawler processes storing visits at once into one PostgreSQL database (as the
 distributed crawl's workers do) keep every aggregate right: first/last seen and visit counts
-equal what the visits themselves say, each pair is counted once in host_pair_counts, and no
+equal what the visits themselves say, each pair is counted once in host_pair_counts, each IP's
+summary sums its resolutions, and no
 writer fails."""
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from hostpairs.extractors.observations import PageCapture, RequestObservation
 from hostpairs.storage.db import open_database
 from hostpairs.storage.models import HostPair, Resolution
 from hostpairs.storage.times import from_timestamp
-from tests.conftest import pair_counts
+from tests.conftest import ip_summaries, pair_counts
 
 WRITERS = 4
 VISITS_PER_WRITER = 40
@@ -36,7 +37,7 @@ def visits_of(writer: int) -> list[PageCapture]:
             RequestObservation(page, "document", frame_chain=("",), is_main_frame=True, status=200,
                                remote_ip="198.51.100.7"),
             *(RequestObservation(f"https://{child}/x.js", "script", frame_chain=(page,),
-                                 remote_ip=f"203.0.113.{CHILDREN.index(child)}") for child in children)]))
+                                 remote_ip=f"203.0.113.{CHILDREN.index(child) % 7}") for child in children)]))
     return captures
 
 
@@ -80,7 +81,9 @@ def test_four_writers_upserting_the_same_pairs_keep_first_last_seen_and_counts(p
         resolutions = {(r.hostname, r.ip): (r.first_seen, r.last_seen, r.visit_count)
                        for r in session.scalars(select(Resolution))}
         stored_counts, counted = pair_counts(session)
+        stored_summaries, summed = ip_summaries(session)
     engine.dispose()
     assert stored_counts == counted  # each new pair counted once, however many writers raced to store it
+    assert stored_summaries == summed and summed["203.0.113.0"][0] == 6  # (cdn-0, -7, … -35 share it)
     assert pairs == {key: (min(times), max(times), len(times)) for key, times in expected_pairs.items()}
     assert resolutions == {key: (min(times), max(times), len(times)) for key, times in expected_resolutions.items()}

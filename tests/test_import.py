@@ -17,7 +17,7 @@ from hostpairs.crawler.recording import record_visit
 from hostpairs.extractors.observations import PageCapture, RequestObservation
 from hostpairs.storage.db import open_database, session_factory
 from hostpairs.storage.models import Component, Cookie, HostPair, Resolution, Tracker
-from tests.conftest import pair_counts, run_cli, sqlite_url
+from tests.conftest import ip_summaries, pair_counts, run_cli, sqlite_url
 
 PAGE = "https://www.bank-a.com/"
 PAIRS_CSV = """parent,child,cause,firstSeen,lastSeen
@@ -155,8 +155,11 @@ def test_files_in_passivetotals_shapes_are_merged_and_a_second_import_changes_no
     engine = open_database(database)
     with Session(engine) as session:
         stored_counts, counted = pair_counts(session)
+        stored_summaries, summed = ip_summaries(session)
     engine.dispose()
     assert stored_counts == counted and stored_counts[("children", "com.bank-a.www.")] == 3
+    assert stored_summaries == summed  # crawled and imported resolutions of one IP, summed once each
+    assert summed["203.0.113.9"] == (2, day("2016-01-01"), day("2023-11-14 22:13:20"))
 
 
 def test_a_bulk_import_that_fails_leaves_the_store_as_it_was(database: str, tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from hostpairs.storage import queries
 from hostpairs.storage.db import open_database, session_factory
-from hostpairs.storage.writer import upsert_pairs, upsert_seen
+from hostpairs.storage.writer import upsert_pairs, upsert_resolutions, upsert_seen
 from hostpairs.storage.models import Component, Cookie, HostPair, HostPairCount, Resolution, Tracker, reversed_host
 from tests.conftest import database_at_revision, sqlite_url
 
@@ -26,8 +26,7 @@ def populated(url: str) -> Engine:
     with session_factory(engine).begin() as session:
         upsert_pairs(session, sorted((f"www.site-{i}.com", child, "iframe.src") for i, child in enumerate(CHILDREN)),
                      SEEN)
-        upsert_seen(session, Resolution, ("hostname", "ip"),
-                    [{"hostname": child, "ip": "203.0.113.7"} for child in CHILDREN], SEEN)
+        upsert_resolutions(session, [(child, "203.0.113.7") for child in CHILDREN], SEEN)
         upsert_seen(session, Tracker, ("hostname", "attribute_type", "attribute_value"),
                     [{"hostname": child, "attribute_type": "GoogleAnalyticsTrackingId", "attribute_value": "UA-1-1"}
                      for child in CHILDREN], SEEN)
@@ -101,16 +100,21 @@ def test_subdomain_look_ups_use_an_index(kind: str, tmp_path: Path, request: pyt
 def test_a_database_from_before_is_migrated_with_its_reversed_hosts(tmp_path: Path) -> None:
     url = sqlite_url(tmp_path)
     database_at_revision(url, "0006", "INSERT INTO host_pairs (parent, child, cause, first_seen, last_seen, visit_count) "
-                                      "VALUES ('www.bank.com', 'sap.misapor.ch', 'iframe.src', '2026-11-01', '2026-11-02', 2)")
+                                      "VALUES ('www.bank.com', 'sap.misapor.ch', 'iframe.src', '2026-11-01', '2026-11-02', 2)",
+                         "INSERT INTO resolutions (hostname, ip, first_seen, last_seen, visit_count) VALUES "
+                         "('www.bank.com', '203.0.113.7', '2026-11-01', '2026-11-02', 2), "
+                         "('sap.misapor.ch', '203.0.113.7', '2026-10-01', '2026-11-01', 1)")
     engine = open_database(url)
     with Session(engine) as session:
         [pair] = queries.pairs(session, "misapor.ch", "parents").rows
         stored = session.scalars(select(HostPair)).one()
         counts = {(c.direction, c.host_reversed): c.pairs for c in session.scalars(select(HostPairCount))}
+        by_ip = queries.resolutions(session, "203.0.113.7", is_ip=True)
     engine.dispose()
     assert pair.parent == "www.bank.com"
     assert (stored.child_reversed, stored.parent_reversed, stored.visit_count) == ("ch.misapor.sap.", "com.bank.www.", 2)
     assert counts == {("parents", "ch.misapor.sap."): 1, ("children", "com.bank.www."): 1}
+    assert (by_ip.total, by_ip.first_seen, by_ip.last_seen) == (2, datetime(2026, 10, 1), datetime(2026, 11, 2))
 
 
 POPULAR = "www.googletagmanager.com"

@@ -1,0 +1,67 @@
+"""Keeping the summary tables as records are stored, by a crawl or an import: host_pair_counts (see
+HostPairCount) and ip_resolution_summaries (see IpResolutionSummary)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import Connection, case, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from hostpairs.storage.models import HostPairCount, IpResolutionSummary
+
+CHUNK = 5000
+
+
+def _dialect(connection: Connection | Session) -> str:
+    return (connection.get_bind() if isinstance(connection, Session) else connection).dialect.name
+
+
+def inserted_marker(connection: Connection | Session, model: type) -> str:
+    """A SQL expression, for a RETURNING clause of a statement upserting `model`'s table, true for
+    the rows it inserted (not updated): PostgreSQL's `xmax = 0`; on SQLite, ids above the largest
+    before the statement, read here (call it under the write lock, which SQLite holds until
+    commit, so no other writer adds rows in between)."""
+    if _dialect(connection) == "postgresql":
+        return "(xmax = 0)"
+    last = connection.execute(select(func.coalesce(func.max(model.id), 0))).scalar()
+    return f"(id > {int(last or 0)})"
+
+
+def count_new(connection: Connection | Session, new_pairs: Iterable[tuple[str, str]]) -> None:
+    """Add pairs stored for the first time, as (parent_reversed, child_reversed), to the totals.
+    Rows are upserted in key order, so concurrent writers lock them in one order."""
+    deltas: Counter[tuple[str, str]] = Counter()
+    for parent_reversed, child_reversed in new_pairs:
+        deltas["children", parent_reversed] += 1
+        deltas["parents", child_reversed] += 1
+    insert = postgresql.insert if _dialect(connection) == "postgresql" else sqlite.insert
+    rows = [{"direction": d, "host_reversed": h, "pairs": n} for (d, h), n in sorted(deltas.items())]
+    for start in range(0, len(rows), CHUNK):
+        statement = insert(HostPairCount).values(rows[start:start + CHUNK])
+        connection.execute(statement.on_conflict_do_update(
+            index_elements=[HostPairCount.direction, HostPairCount.host_reversed],
+            set_={"pairs": HostPairCount.pairs + statement.excluded.pairs}))
+
+
+def summarize_resolutions(connection: Connection | Session, resolved: Iterable[tuple[str, bool]],
+                          seen: datetime) -> None:
+    """Fold resolutions stored at `seen`, as (ip, stored for the first time), into their IPs'
+    summaries: new hostnames counted, first/last seen widened. In IP order, as count_new."""
+    new: Counter[str] = Counter()
+    for ip, is_new in resolved:
+        new[ip] += is_new
+    if not new:
+        return
+    insert = postgresql.insert if _dialect(connection) == "postgresql" else sqlite.insert
+    summary = IpResolutionSummary
+    statement = insert(summary).values([{"ip": ip, "hostnames": n, "first_seen": seen, "last_seen": seen}
+                                        for ip, n in sorted(new.items())])
+    excluded = statement.excluded
+    connection.execute(statement.on_conflict_do_update(index_elements=[summary.ip], set_={
+        "hostnames": summary.hostnames + excluded.hostnames,
+        "first_seen": case((excluded.first_seen < summary.first_seen, excluded.first_seen), else_=summary.first_seen),
+        "last_seen": case((excluded.last_seen > summary.last_seen, excluded.last_seen), else_=summary.last_seen)}))
