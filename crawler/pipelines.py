@@ -6,7 +6,6 @@ import asyncio
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
@@ -51,14 +50,14 @@ class StoragePipeline:
         self.unavailable: str | None = None
         self.watches: dict[str, PageWatch] = {}
         self.writer = ThreadPoolExecutor(1, thread_name_prefix="hostpairs-writer")
-        crawler.signals.connect(self.seed_run_started, signal=signals.seed_run_started)
+        crawler.signals.connect(self.seed_groups_known, signal=signals.seed_groups_known)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StoragePipeline:
         return cls(crawler)
 
-    def seed_run_started(self, groups: dict[str, SeedGroup], due_at: datetime | None) -> None:
-        self.watches = {name: PageWatch(group.tags, group.is_allowlisted) for name, group in groups.items()}
+    def seed_groups_known(self, groups: dict[str, SeedGroup]) -> None:
+        self.watches.update({name: PageWatch(group.tags, group.is_allowlisted) for name, group in groups.items()})
 
     async def open_spider(self) -> None:
         engine = await asyncio.get_running_loop().run_in_executor(self.writer, open_database, self.database_url)

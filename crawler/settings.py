@@ -19,6 +19,7 @@ HOSTPAIRS_MAX_PAGES = 100  # pages found by following links visited at most; the
 HOSTPAIRS_JOB = None  # a directory: the crawl is a job that resumes where it was killed (crawler/jobs.py)
 HOSTPAIRS_FRONTIER = None  # redis://HOST:PORT/DB: a worker, taking its visits from this frontier (crawler/frontier.py)
 HOSTPAIRS_FRONTIER_LEASE = 60.0  # seconds a worker's visit stays leased without renewal; then another worker takes it
+HOSTPAIRS_FRONTIER_ATTEMPTS = 3  # leases of one frontier visit that never got stored (its worker died with it); then it is stored as failed
 HOSTPAIRS_EXIT_WHEN_IDLE = 0.0  # a worker ends once the frontier has had nothing queued or leased this long (0: never)
 HOSTPAIRS_WORKER_OPTIONS: list[str] = []  # per-visit settings the worker's command gave: they win over those queued
 HOSTPAIRS_PAGE_TIMEOUT = 30.0  # seconds a page may take to load (browser navigation; static download)

@@ -1,6 +1,10 @@
 """hostpairs' own Scrapy signals: how the spider, the pipeline and the extensions tell each other
 what happened (connect with `crawler.signals.connect(handler, signal=...)`)."""
 
+seed_groups_known = object()
+"""The spider crawls visits of these seed groups (their policies: tags, allowed hosts). Arguments:
+groups (dict name → SeedGroup). Sent before the groups' first visit is requested."""
+
 seed_run_started = object()
 """The spider starts crawling seed groups. Arguments: groups (dict name → SeedGroup), due_at
 (the schedule slot of this run, naive UTC, or None). Sent (awaited) before the first request."""

@@ -4,6 +4,10 @@ Each due group is crawled by a child `hostpairs crawl --seeds FILE --group NAME`
 hostile page that crashes a crawl never takes the watcher down. Schedule state lives in the
 database (storage/schedules.py): the crawl itself records when its group is due next once it has
 finished, so a watcher restarted at any moment neither skips nor repeats a crawl.
+
+With a frontier (`watch --frontier`) the watcher crawls nothing itself: it queues each due group's
+run for the workers (crawler/frontier_runs.py) and queues it again only once the worker storing
+its last visit has finished it; meanwhile it keeps the runs in flight alive.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from hostpairs.crawler.delivery import deliver_due
+from hostpairs.crawler.frontier import TRAVELLING, Frontier
+from hostpairs.crawler.frontier_runs import queue_group_runs, renew_group_runs
 from hostpairs.crawler.options import CrawlOptions
 from hostpairs.seeds.groups import SeedFileError, SeedGroup
 from hostpairs.seeds.schedule import is_due
@@ -52,6 +58,8 @@ class Watcher:
     log: Callable[[str], None] = print
     jobs: Path | None = None
     """With `watch --job DIR`: each group's run is a crawl job in DIR, resumed if the run was killed."""
+    frontier: Frontier | None = None
+    """With `watch --frontier`: due groups are queued there for the workers."""
 
     def claim(self) -> None:
         """Become the database's watcher; raises WatcherRunning while another one is alive."""
@@ -63,18 +71,40 @@ class Watcher:
             beat_watcher(session, str(self.seeds_file), utcnow())
 
     def due_groups(self, groups: list[SeedGroup]) -> list[tuple[SeedGroup, datetime]]:
-        """Groups due now, each with the slot it is due for."""
+        """Groups due now, each with the slot it is due for (not those whose run is in the frontier)."""
         now = utcnow()
         due = []
+        in_flight = self.frontier.group_runs() if self.frontier else {}
         with self.sessions() as session:
             for group in groups:
+                if group.name in in_flight:
+                    continue
                 state = group_state(session, group.name)
                 next_run_at = state.next_run_at if state else None
                 if is_due(next_run_at and aware(next_run_at), aware(now)) and not running_run(session, group.name, now):
                     due.append((group, (state.next_slot_at if state else None) or now))
         return due
 
+    def queue_group(self, group: SeedGroup, slot: datetime) -> None:
+        """Queue the group's run in the frontier for the workers."""
+        travelling = {name: self.options.settings()[name] for name in TRAVELLING}
+        assert self.frontier is not None
+        queued = queue_group_runs(self.frontier, self.sessions, [group], slot, travelling)[group.name]
+        self.log(f"seed group {group.name}: queued {queued} visits on {self.frontier.url} "
+                 f"(slot {slot:%Y-%m-%d %H:%M:%S})")
+
+    def keep_alive(self) -> None:
+        """Renew the sign of life of the group runs in the frontier (while workers have not yet
+        stored any of their visits, nobody else does)."""
+        if self.frontier is None:
+            return
+        definitions = [self.frontier.group_definition(run, group) for group, run in self.frontier.group_runs().items()]
+        renew_group_runs(self.sessions, [d["crawl_run"] for d in definitions if d])
+
     def run_group(self, group: SeedGroup, slot: datetime) -> None:
+        if self.frontier is not None:
+            self.queue_group(group, slot)
+            return
         self.log(f"crawling seed group {group.name} (slot {slot:%Y-%m-%d %H:%M:%S})")
         command = [sys.executable, "-m", "hostpairs", "crawl", "--seeds", str(self.seeds_file),
                    "--group", group.name, "--due", slot.isoformat(), *self.options.arguments()]
@@ -114,6 +144,7 @@ class Watcher:
         next pass. A database outage is logged and waited out, never fatal to the watcher."""
         try:
             self.beat()
+            self.keep_alive()
             for group, slot in self.due_groups(groups):
                 self.run_group(group, slot)
                 self.beat()

@@ -43,12 +43,14 @@ def alive(host: str, pid: int, last_sign: datetime, now: datetime) -> bool:
     return last_sign >= now - SILENT_FOR and (host != socket.gethostname() or _pid_alive(pid))
 
 
-def start_runs(session: Session, groups: Iterable[str], due_at: datetime | None, now: datetime) -> dict[str, int]:
-    """Record that this process starts crawling `groups`; returns each group's run ID."""
+def start_runs(session: Session, groups: Iterable[str], due_at: datetime | None, now: datetime,
+               host: str | None = None, pid: int | None = None) -> dict[str, int]:
+    """Record that this process (or `host` and `pid`: whoever will crawl them) starts crawling
+    `groups`; returns each group's run ID."""
     run_ids = {}
     for name in groups:
-        run = CrawlRun(seed_group=name, due_at=due_at, started_at=now, host=socket.gethostname(), pid=os.getpid(),
-                       alive_at=now, pages=0, errors=0)
+        run = CrawlRun(seed_group=name, due_at=due_at, started_at=now, host=host or socket.gethostname(),
+                       pid=os.getpid() if pid is None else pid, alive_at=now, pages=0, errors=0)
         session.add(run)
         state = session.get(SeedGroupState, name) or SeedGroupState(seed_group=name)
         state.last_started_at = now

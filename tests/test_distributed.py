@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import redis
@@ -18,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hostpairs.demoweb.server import PIXEL, VirtualWeb, html, js
-from hostpairs.storage.models import HostPair, Visit
+from hostpairs.storage.models import CrawlRun, HostPair, SeedGroupState, Visit
 from tests.conftest import ROOT, engine_for, run_cli
 
 SITES = [f"www.dist-{letter}.com" for letter in "abcdef"]
@@ -166,3 +167,90 @@ def test_workers_wait_out_a_redis_outage_and_lose_nothing(postgres_url: str, tmp
     assert worker.returncode == 0, stderr
     stored = Counter(v.requested_url for v in visits(postgres_url))
     assert stored == Counter(every_page()), stored  # every page, once
+
+
+SEEDS = f"""
+[defaults]
+interval = "5m"
+[groups.news]
+urls = ["https://{SITES[0]}/", "https://{SITES[1]}/"]
+depth = 1
+max_pages = 5
+[groups.small]
+urls = ["https://{SITES[2]}/"]
+"""
+
+
+def group_runs(db: str) -> list[tuple[str, int | None, bool, datetime | None]]:
+    """Each seed-group run as (group, pages, finished, its group's next run), in start order."""
+    engine = engine_for(db)
+    with Session(engine) as session:
+        states = {s.seed_group: s.next_run_at for s in session.scalars(select(SeedGroupState))}
+        runs = [(r.seed_group, r.pages, r.finished_at is not None, states.get(r.seed_group))
+                for r in session.scalars(select(CrawlRun).order_by(CrawlRun.id))]
+    engine.dispose()
+    return runs
+
+
+def test_seed_groups_through_the_frontier_finish_their_runs_when_their_last_visit_is_stored(
+        redis_url: str, postgres_url: str, tmp_path: Path) -> None:
+    seeds = tmp_path / "seeds.toml"
+    seeds.write_text(SEEDS)
+    with distributed_web() as web:
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        watcher = subprocess.Popen([sys.executable, "-m", "hostpairs", "watch", str(seeds), "--frontier", redis_url,
+                                    "--db", postgres_url, "--tick", "0.5", "--dwell", "0.3", "--load-wait", "3"],
+                                   cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   start_new_session=True)
+        try:
+            deadline = time.monotonic() + 60
+            while len(group_runs(postgres_url)) < 2:  # the watcher queued both groups' runs
+                assert time.monotonic() < deadline and watcher.poll() is None, watcher.stderr.read() if watcher.poll() else ""
+                time.sleep(0.2)
+            worker = start_worker("--frontier", redis_url, "--db", postgres_url, "--host-rules", web.host_rules,
+                                  "--concurrency", "3", "--exit-when-idle", "3")
+            stdout, stderr = worker.communicate(timeout=400)
+            assert worker.returncode == 0, stderr
+            time.sleep(2)  # ticks of the watcher: nothing is due again, nothing is queued twice
+            assert watcher.poll() is None
+            assert redis.Redis.from_url(redis_url).hgetall("hostpairs:group-runs") == {}
+        finally:
+            os.killpg(watcher.pid, signal.SIGTERM)
+            watcher.communicate()
+        runs = group_runs(postgres_url)
+        assert [(group, pages, finished) for group, pages, finished, _ in runs] == [
+            ("news", 2 + 5, True), ("small", 1, True)]  # news: its 2 pages and 5 followed (its max_pages)
+        assert all(next_run > datetime.utcnow() + timedelta(minutes=4) for *_, next_run in runs)
+        stored = visits(postgres_url)
+        assert Counter(v.seed_group for v in stored) == {"news": 7, "small": 1}
+
+        queued = run_cli("crawl", "--frontier", redis_url, "--seeds", str(seeds), "--group", "small", "--db", postgres_url)
+        assert queued.returncode == 0 and queued.stdout.strip() == f"queued 1 visit of seed group small on {redis_url}", (
+            queued.stdout + queued.stderr)
+        worker = start_worker("--frontier", redis_url, "--db", postgres_url, "--host-rules", web.host_rules,
+                              "--exit-when-idle", "2")
+        _, stderr = worker.communicate(timeout=400)
+        assert worker.returncode == 0, stderr
+    assert [(group, pages, finished) for group, pages, finished, _ in group_runs(postgres_url)] == [
+        ("news", 7, True), ("small", 1, True), ("small", 1, True)]
+
+
+def test_a_visit_leased_again_and_again_without_being_stored_is_stored_as_failed(
+        redis_url: str, postgres_url: str) -> None:
+    from hostpairs.crawler.frontier import Frontier, Visit
+
+    frontier = Frontier(redis_url, lease=1.0)
+    frontier.enqueue([Visit("https://www.poison-a.com/", "run1")])
+    for attempt in range(3):  # three workers took it and died with it
+        time.sleep(1.1)
+        [visit] = frontier.take(f"dead-{attempt}")
+        assert visit.deliveries == attempt + 1
+    time.sleep(1.1)
+    worker = start_worker("--frontier", redis_url, "--db", postgres_url, "--lease", "2", "--exit-when-idle", "1")
+    stdout, stderr = worker.communicate(timeout=120)
+    assert worker.returncode == 0, stderr
+    [stored] = visits(postgres_url)
+    assert stored.requested_url == "https://www.poison-a.com/"
+    assert stored.error.startswith("given up: leased 3 times and never stored"), stored.error
+    assert "errors: 1" in stdout
+    assert frontier.status().failed == 1 and frontier.status().queued == frontier.status().leased == 0

@@ -25,6 +25,7 @@ import scrapy
 from scrapy import signals
 from scrapy.http import Response
 from scrapy.settings import BaseSettings
+from sqlalchemy.orm import Session, sessionmaker
 from twisted.python.failure import Failure
 
 from hostpairs.crawler import browser_visit
@@ -32,8 +33,14 @@ from hostpairs.crawler.errors import one_line
 from hostpairs.crawler.host_rules import HostRules
 from hostpairs.crawler.jobs import CrawlJob, Scheduled, job_crawls
 from hostpairs.crawler.middlewares import address_guard
-from hostpairs.crawler import frontier
-from hostpairs.crawler.signals import page_left_out, seed_run_started, visit_not_stored, visit_stored
+from hostpairs.crawler import frontier, frontier_runs
+from hostpairs.crawler.signals import (
+    page_left_out,
+    seed_groups_known,
+    seed_run_started,
+    visit_not_stored,
+    visit_stored,
+)
 from hostpairs.crawler.static import fetch_stylesheets, static_capture
 from hostpairs.crawler.targets import expand_targets
 from hostpairs.extractors.hosts import host_of, same_site
@@ -41,6 +48,10 @@ from hostpairs.extractors.observations import PageCapture
 from hostpairs.seeds.validation import load_seed_groups
 from hostpairs.storage.db import open_database, session_factory
 from hostpairs.storage.queries import job_visits
+
+RUN_RENEWAL = 30.0
+"""Seconds between a worker's renewals of a seed-group run's sign of life (it stays alive for
+storage/schedules.py's SILENT_FOR)."""
 
 
 @dataclass
@@ -84,6 +95,11 @@ class HostpairsSpider(scrapy.Spider):
         self.captured: dict[int, str] = {}
         """A worker's captures on their way to the database (by id) → their stream entry."""
         self.acknowledging: set[asyncio.Future[None]] = set()
+        self.group_runs: dict[tuple[str, str], dict[str, Any] | None] = {}
+        """A worker's seed-group runs by (run, group): their definitions (None: not a group's run)."""
+        self.run_renewed: dict[str, float] = {}
+        self.sessions: sessionmaker[Session] | None = None
+        """A worker's database sessions for its seed-group runs' bookkeeping (opened on first use)."""
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> HostpairsSpider:
@@ -135,6 +151,7 @@ class HostpairsSpider(scrapy.Spider):
                 yield request
             return
         if self.seed_groups:
+            self.crawler.signals.send_catch_log(signal=seed_groups_known, groups=self.seed_groups)
             await self.crawler.signals.send_catch_log_async(signal=seed_run_started, groups=self.seed_groups,
                                                             due_at=self.due_at)
         for request in await self._resumed():
@@ -153,6 +170,7 @@ class HostpairsSpider(scrapy.Spider):
         any worker) for that long."""
         frontier, concurrency = self.frontier, self.settings.getint("CONCURRENT_REQUESTS")
         exit_when_idle = self.settings.getfloat("HOSTPAIRS_EXIT_WHEN_IDLE")
+        attempts = self.settings.getint("HOSTPAIRS_FRONTIER_ATTEMPTS")
         renewing = asyncio.ensure_future(self._renew_leases())
         idle_since = time.monotonic()
         try:
@@ -163,7 +181,11 @@ class HostpairsSpider(scrapy.Spider):
                 visits = await asyncio.to_thread(frontier.take, self.worker, concurrency - len(self.leased))
                 for visit in visits:
                     self.leased[visit.entry] = visit
-                    yield self._request(Scheduled(visit.url, visit.seed_group, visit.depth), visit)
+                    await self._know_group(visit)
+                    if visit.deliveries > attempts:  # its earlier workers died with it (or could not store it)
+                        yield self._given_up(visit, attempts)
+                    else:
+                        yield self._request(Scheduled(visit.url, visit.seed_group, visit.depth), visit)
                 if visits or self.leased:
                     idle_since = time.monotonic()
                     continue
@@ -175,6 +197,27 @@ class HostpairsSpider(scrapy.Spider):
                 await asyncio.sleep(0.5)
         finally:
             renewing.cancel()
+
+    async def _know_group(self, visit: frontier.Visit) -> None:
+        """Load the definition of a seed group's run the first time one of its visits comes, and
+        tell the pipeline the group's policy."""
+        key = (visit.run, visit.seed_group or "")
+        if not visit.seed_group or key in self.group_runs:
+            return
+        definition = self.group_runs[key] = await asyncio.to_thread(self.frontier.group_definition, *key)
+        if definition is not None:
+            group = frontier_runs.group_from_definition(visit.seed_group, definition)
+            self.crawler.signals.send_catch_log(signal=seed_groups_known, groups={group.name: group})
+
+    def _given_up(self, visit: frontier.Visit, attempts: int) -> PageCapture:
+        """A visit leased `attempts` times already and never stored, stored now as a failed visit
+        (a page that kills its worker or its browser every time must not go round forever)."""
+        capture = PageCapture.failure(visit.url, self.mode, visit.depth,
+                                      f"given up: leased {visit.deliveries - 1} times and never stored "
+                                      "(its workers stopped, or the database refused it)")
+        capture.seed_group = visit.seed_group
+        self.captured[id(capture)] = visit.entry
+        return capture
 
     async def _renew_leases(self) -> None:
         """Renew the leases of the visits this worker holds and its sign of life, a third of the lease
@@ -188,12 +231,27 @@ class HostpairsSpider(scrapy.Spider):
         """A frontier visit is stored (its lease ends: acknowledged, off the event loop) or was
         refused by the database (its lease is let go: a worker visits it again once it runs out)."""
         entry = self.captured.pop(id(capture), None)
-        if entry is None or self.leased.pop(entry, None) is None:
+        if entry is None or (visit := self.leased.pop(entry, None)) is None:
             return
         if reason is None:
-            acknowledging = asyncio.ensure_future(asyncio.to_thread(self.frontier.done, entry, capture.failed))
+            acknowledging = asyncio.ensure_future(asyncio.to_thread(self._acknowledge, visit, capture.failed))
             self.acknowledging.add(acknowledging)
             acknowledging.add_done_callback(self.acknowledging.discard)
+
+    def _acknowledge(self, visit: frontier.Visit, failed: bool) -> None:
+        """(On a thread.) End a stored visit's lease; the last visit of a seed group's run finishes
+        the run, the others renew its sign of life (every RUN_RENEWAL seconds at most)."""
+        left = self.frontier.done(visit, failed)
+        definition = self.group_runs.get((visit.run, visit.seed_group or ""))
+        if definition is None or left < 0:
+            return
+        if self.sessions is None:
+            self.sessions = session_factory(open_database(self.settings.get("HOSTPAIRS_DB")))
+        if left == 0:
+            frontier_runs.finish_group_run(self.frontier, self.sessions, visit, definition)
+        elif time.monotonic() - self.run_renewed.get(visit.run, 0.0) > RUN_RENEWAL:
+            self.run_renewed[visit.run] = time.monotonic()
+            frontier_runs.renew_group_runs(self.sessions, [definition["crawl_run"]])
 
     def visit_broke(self, failure: Failure, response: Response | None, spider: scrapy.Spider) -> None:
         """A frontier visit whose callback failed stores nothing: its lease is let go (not renewed),

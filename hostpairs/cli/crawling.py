@@ -123,7 +123,7 @@ def crawl(
         urls = expand_targets(targets or [])
     except TargetError as exc:
         fail(str(exc))
-    checked(parameters.date, due, "--due")
+    due_at = checked(parameters.date, due, "--due")
     options = crawl_options(db, db_retry, depth, max_pages, dwell, page_timeout, load_wait, host_rules,
                             allow_private, mode, alert_file, webhook, verbose)
     groups = seed_groups(seeds) if seeds else []
@@ -132,11 +132,12 @@ def crawl(
     if not urls and not groups:
         fail("nothing to crawl: give URLs, seed files or --seeds FILE")
     if frontier:
-        if seeds or job:
-            fail("--frontier queues URLs and seed lists; seed groups (--seeds) and --job are not distributed yet")
+        if job:
+            fail("--job and --frontier: a frontier keeps its visits itself (a worker killed loses none); give one")
         from hostpairs.cli.distributed import queue_visits
 
-        queue_visits(frontier, urls, options)
+        queue_visits(frontier, urls, [g for g in groups if not group or g.name == group],
+                     due_at, options)
         return
     sessions_for(db)  # fail early on a database that does not connect
     if job:
@@ -169,6 +170,8 @@ def watch(
     seeds: Path = typer.Argument(..., help="Seed groups (TOML)."),
     tick: float = typer.Option(30.0, min=0.5, max=60.0, help="Seconds between schedule checks at most."),
     job: Path | None = typer.Option(None, "--job", help="Job directory: a group's run killed with the watcher resumes."),
+    frontier: str | None = typer.Option(None, "--frontier", help=(
+        "redis://HOST:PORT/DB: queue due groups there for `hostpairs worker`s instead of crawling them here.")),
     db: str | None = DbOption,
     db_retry: float = DbRetryOption,
     dwell: float = DwellOption,
@@ -192,8 +195,13 @@ def watch(
                             host_rules, allow_private, mode, alert_file, webhook, verbose)
     if job and (job.exists() and not job.is_dir() or not job.parent.is_dir()):
         fail(f"--job: {job} is not a directory (nor a new one in an existing directory)")
+    if job and frontier:
+        fail("--job and --frontier: a frontier keeps its visits itself (a worker killed loses none); give one")
+    if frontier:
+        from hostpairs.cli.distributed import opened
+
     watcher = Watcher(seeds, sessions_for(db), options, tick, log=lambda line: err.print(line, soft_wrap=True, markup=False),
-                      jobs=job)
+                      jobs=job, frontier=opened(frontier) if frontier else None)
     try:
         watcher.claim()
     except WatcherRunning as exc:

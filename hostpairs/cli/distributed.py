@@ -42,16 +42,22 @@ def opened(url: str):  # noqa: ANN201 (a crawler.frontier.Frontier; redis import
     return frontier
 
 
-def queue_visits(url: str, urls: list[str], options) -> None:  # noqa: ANN001 (CrawlOptions)
-    """`crawl --frontier`: the targets as one new run's visits, with the options that travel."""
-    from hostpairs.crawler.frontier import Visit, new_run
+def queue_visits(url: str, urls: list[str], groups: list, due_at, options) -> None:  # noqa: ANN001
+    """`crawl --frontier`: the targets as one new run's visits, and each seed group (SeedGroup) as a
+    run of its own recorded in the database, all with the options that travel (CrawlOptions)."""
+    from hostpairs.crawler.frontier import TRAVELLING, Visit, new_run
+    from hostpairs.crawler.frontier_runs import queue_group_runs
 
     frontier = opened(url)
-    run = new_run()
-    travelling = {"HOSTPAIRS_DWELL": options.dwell, "HOSTPAIRS_LOAD_WAIT": options.load_wait}
-    queued, _ = frontier.enqueue(Visit(u, run, None, 0, options.depth, options.max_pages, travelling) for u in urls)
-    out.print(f"queued {queued} visit{'s' * (queued != 1)} (run {run}) on {url}"
-              + (f"; {len(urls) - queued} given twice" if len(urls) > queued else ""), markup=False)
+    travelling = {name: options.settings()[name] for name in TRAVELLING}
+    if urls:
+        run = new_run()
+        queued, _ = frontier.enqueue(Visit(u, run, None, 0, options.depth, options.max_pages, travelling) for u in urls)
+        out.print(f"queued {queued} visit{'s' * (queued != 1)} (run {run}) on {url}"
+                  + (f"; {len(urls) - queued} given twice" if len(urls) > queued else ""), markup=False)
+    if groups:
+        for name, queued in queue_group_runs(frontier, sessions_for(options.db), groups, due_at, travelling).items():
+            out.print(f"queued {queued} visit{'s' * (queued != 1)} of seed group {name} on {url}", markup=False)
 
 
 @app.command()
@@ -78,6 +84,7 @@ def worker(
     verbose: bool = VerboseOption,
 ) -> None:
     """Visit what the frontier holds and store it; any number of workers share one crawl."""
+    from hostpairs.crawler.frontier import TRAVELLING
     from hostpairs.crawler.run import run_crawl
 
     opened(frontier).close()
@@ -85,7 +92,7 @@ def worker(
                             defaults.HOSTPAIRS_DWELL if dwell is None else dwell, page_timeout,
                             defaults.HOSTPAIRS_LOAD_WAIT if load_wait is None else load_wait, host_rules,
                             allow_private, mode, alert_file, webhook, verbose)
-    own = tuple(name for name, value in (("HOSTPAIRS_DWELL", dwell), ("HOSTPAIRS_LOAD_WAIT", load_wait)) if value is not None)
+    own = tuple(name for name, value in zip(TRAVELLING, (dwell, load_wait), strict=True) if value is not None)
     options = dataclasses.replace(options, frontier=frontier, frontier_lease=lease, exit_when_idle=exit_when_idle,
                                   concurrency=concurrency, worker_options=own)
     sessions_for(db)  # fail early on a database that does not connect
