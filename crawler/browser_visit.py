@@ -20,7 +20,7 @@ from playwright.async_api import Dialog, Frame, Page, Route
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 from scrapy.settings import BaseSettings
 
-from hostpairs.crawler.browsing import STEP_TIMEOUT, PageUnresponsive, simulate_user
+from hostpairs.crawler.browsing import STEP_TIMEOUT, PageUnresponsive, pass_page_time, simulate_user
 from hostpairs.crawler.capture import BrowserCapture, CaptureLimits
 from hostpairs.crawler.capture.page_scripts import storm_caps_js
 from hostpairs.crawler.errors import one_line
@@ -100,6 +100,8 @@ class _Visit:
     """Why the page went away under the visit (renderer crash, browser killed)."""
     lost: asyncio.Event = field(default_factory=asyncio.Event)
     dialogs: int = 0
+    page_time: float = 0.0
+    """Seconds of the page's timers fast-forwarded after the user simulation (0: the clock is the page's own)."""
 
     @property
     def over(self) -> bool:
@@ -114,7 +116,8 @@ class _Visit:
 def _visit_of(request: scrapy.Request) -> _Visit:
     visit = request.meta.get("hostpairs_visit")
     if visit is None:
-        visit = request.meta["hostpairs_visit"] = _Visit(request.meta.get("hostpairs_limits") or VisitLimits())
+        visit = request.meta["hostpairs_visit"] = _Visit(request.meta.get("hostpairs_limits") or VisitLimits(),
+                                                         page_time=request.meta.get("hostpairs_page_time") or 0.0)
     return visit
 
 
@@ -237,6 +240,8 @@ async def prepare_page(page: Page, request: scrapy.Request, guard: AddressGuard,
     await page.route("**", page_guard)
     await page.context.route("**", popup_guard)
     await page.add_init_script(storm_caps_js(visit.limits.max_dialogs, visit.limits.max_popups))
+    if visit.page_time > 0:  # the page's timers run on Playwright's clock from the start (real speed until fast-forwarded)
+        await asyncio.wait_for(page.clock.install(), ATTACH_TIMEOUT)
     page.on("frameattached", frame_attached)
     page.on("popup", lambda popup: asyncio.ensure_future(close_quietly(popup.close())))
     page.on("dialog", dismiss)
@@ -389,6 +394,8 @@ async def _browse(page: Page, visit: _Visit, capture: BrowserCapture, dwell: flo
         if load_wait is not None:
             load_finished = await _load_event(page, load_wait)
         await simulate_user(page, dwell)
+        if visit.page_time > 0:
+            await pass_page_time(page, visit.page_time)
 
     page_answers = True
     try:

@@ -48,7 +48,7 @@ RUN_KEYS_TTL = 7 * 86400
 WORKER_ALIVE = 30.0
 """Seconds after its last sign of life a worker counts as alive."""
 
-TRAVELLING = ("HOSTPAIRS_DWELL", "HOSTPAIRS_LOAD_WAIT")
+TRAVELLING = ("HOSTPAIRS_DWELL", "HOSTPAIRS_LOAD_WAIT", "HOSTPAIRS_PAGE_TIME")
 """The crawl settings queued with each visit (per-visit options): a worker uses them unless its
 own command gives them."""
 

@@ -19,6 +19,7 @@ class CrawlOptions:
     dwell: float = defaults.HOSTPAIRS_DWELL
     page_timeout: float = defaults.HOSTPAIRS_PAGE_TIMEOUT
     load_wait: float = defaults.HOSTPAIRS_LOAD_WAIT
+    page_time: float = defaults.HOSTPAIRS_PAGE_TIME
     host_rules: str = defaults.HOSTPAIRS_HOST_RULES
     allow_private: bool = defaults.HOSTPAIRS_ALLOW_PRIVATE
     mode: str = defaults.HOSTPAIRS_MODE
@@ -46,6 +47,7 @@ class CrawlOptions:
             "HOSTPAIRS_DWELL": self.dwell,
             "HOSTPAIRS_PAGE_TIMEOUT": self.page_timeout,
             "HOSTPAIRS_LOAD_WAIT": self.load_wait,
+            "HOSTPAIRS_PAGE_TIME": self.page_time,
             "HOSTPAIRS_HOST_RULES": self.host_rules,
             "HOSTPAIRS_ALLOW_PRIVATE": self.allow_private,
             "HOSTPAIRS_MODE": self.mode,
@@ -65,7 +67,7 @@ class CrawlOptions:
         """The same options as `hostpairs crawl` flags (how `watch` hands them to its crawls)."""
         args = ["--db", self.db, "--db-retry", str(self.db_retry), "--depth", str(self.depth), "--max-pages", str(self.max_pages),
                 "--dwell", str(self.dwell), "--page-timeout", str(self.page_timeout),
-                "--load-wait", str(self.load_wait), "--mode", self.mode]
+                "--load-wait", str(self.load_wait), "--page-time", str(self.page_time), "--mode", self.mode]
         if self.host_rules:
             args += ["--host-rules", self.host_rules]
         if self.allow_private:

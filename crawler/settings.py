@@ -29,6 +29,7 @@ HOSTPAIRS_ALLOW_PRIVATE = False  # allow private/loopback/link-local targets tha
 HOSTPAIRS_IGNORE_HTTPS_ERRORS = True  # attacker hosts rarely have valid certificates; errors are recorded
 HOSTPAIRS_DWELL = 5.0  # seconds a visit lasts after the load event or the load wait (scrolling and mouse included)
 HOSTPAIRS_LOAD_WAIT = 10.0  # seconds a visit waits after DOMContentLoaded for the load event, then browses anyway
+HOSTPAIRS_PAGE_TIME = 0.0  # seconds of the page's own timers fast-forwarded after the user simulation (Playwright's clock); 0: off
 HOSTPAIRS_VISIT_TIMEOUT = 90.0  # hard cap on one visit after DOMContentLoaded, hostile pages included
 # Per-visit limits (browser mode). A visit records each one it reached (visits.limits_hit, as named
 # in quotes) and goes on as said.

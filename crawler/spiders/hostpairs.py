@@ -312,7 +312,8 @@ class HostpairsSpider(scrapy.Spider):
 
     def _request(self, page: Scheduled, visit: frontier.Visit | None = None) -> scrapy.Request:
         """dont_filter: the same page may be watched by two groups."""
-        meta = {"hostpairs_group": page.seed_group, "depth": page.depth, "hostpairs_frontier_visit": visit}
+        meta = {"hostpairs_group": page.seed_group, "depth": page.depth, "hostpairs_frontier_visit": visit,
+                "hostpairs_page_time": self._option(visit, "HOSTPAIRS_PAGE_TIME")}
         if self.mode == "static":
             return scrapy.Request(page.url, callback=self.parse_static, errback=self.visit_failed, dont_filter=True,
                                   meta={**meta, "hostpairs_started": time.time()})
@@ -321,20 +322,20 @@ class HostpairsSpider(scrapy.Spider):
         return scrapy.Request(page.url, callback=self.parse_visit, errback=self.visit_failed, dont_filter=True,
                               meta={**browser_visit.browser_meta(self.settings, prepare), **meta})
 
-    def _option(self, request: scrapy.Request, name: str) -> float:
+    def _option(self, visit: frontier.Visit | None, name: str) -> float:
         """A per-visit option: as queued with a frontier visit, unless this crawl's own command
         gave it (HOSTPAIRS_WORKER_OPTIONS), else this crawl's setting."""
-        visit: frontier.Visit | None = request.meta.get("hostpairs_frontier_visit")
         if visit is not None and name in visit.options and name not in self.settings.getlist("HOSTPAIRS_WORKER_OPTIONS"):
             return float(visit.options[name])
         return self.settings.getfloat(name)
 
     async def parse_visit(self, response: Response) -> AsyncIterator[Any]:
         request = response.request
+        visit = request.meta.get("hostpairs_frontier_visit")
         capture = await browser_visit.browse(response.meta["playwright_page"], request,
-                                             self._option(request, "HOSTPAIRS_DWELL"),
-                                             self._option(request, "HOSTPAIRS_VISIT_TIMEOUT"),
-                                             self._option(request, "HOSTPAIRS_LOAD_WAIT"))
+                                             self._option(visit, "HOSTPAIRS_DWELL"),
+                                             self._option(visit, "HOSTPAIRS_VISIT_TIMEOUT"),
+                                             self._option(visit, "HOSTPAIRS_LOAD_WAIT"))
         for output in await self._emit(capture, request):
             yield output
 

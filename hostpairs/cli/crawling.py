@@ -29,6 +29,9 @@ PageTimeoutOption = typer.Option(defaults.HOSTPAIRS_PAGE_TIMEOUT, "--page-timeou
                                  help="Seconds a page may take to load.")
 LoadWaitOption = typer.Option(defaults.HOSTPAIRS_LOAD_WAIT, "--load-wait", min=0.0,
                               help="Seconds to wait after DOMContentLoaded for the load event; then the visit goes on.")
+PageTimeOption = typer.Option(defaults.HOSTPAIRS_PAGE_TIME, "--page-time", min=0.0, max=3600.0, help=(
+    "Seconds of the page's own timers to fast-forward after the user simulation (Playwright's clock; "
+    "0: off). Catches what a page injects after a delay, in a fraction of that time."))
 DbRetryOption = typer.Option(defaults.HOSTPAIRS_DB_RETRY, "--db-retry", min=0.0,
                              help="Seconds to keep trying while the database is unavailable, then stop the crawl.")
 HostRulesOption = typer.Option(defaults.HOSTPAIRS_HOST_RULES, "--host-rules",
@@ -44,7 +47,7 @@ VerboseOption = typer.Option(False, "--verbose", "-v", help="Show Scrapy's log."
 
 
 def crawl_options(db: str | None, db_retry: float, depth: int, max_pages: int, dwell: float, page_timeout: float,
-                  load_wait: float, host_rules: str, allow_private: bool, mode: Mode, alert_file: str | None,
+                  load_wait: float, page_time: float, host_rules: str, allow_private: bool, mode: Mode, alert_file: str | None,
                   webhook: list[str], verbose: bool):  # noqa: ANN201
     """The options as one CrawlOptions, or a one-line error for host rules Chromium would refuse."""
     from hostpairs.crawler.host_rules import HostRules, HostRulesError
@@ -61,7 +64,7 @@ def crawl_options(db: str | None, db_retry: float, depth: int, max_pages: int, d
     if alert_file and (Path(alert_file).is_dir() or not Path(alert_file).parent.is_dir()):
         fail(f"--alert-file: cannot append to {alert_file!r} (a directory, or in a missing one)")
     return CrawlOptions(db=database_url(db), db_retry=db_retry, depth=depth, max_pages=max_pages, dwell=dwell,
-                        page_timeout=page_timeout, load_wait=load_wait, host_rules=host_rules,
+                        page_timeout=page_timeout, load_wait=load_wait, page_time=page_time, host_rules=host_rules,
                         allow_private=allow_private, mode=mode.value, alert_file=alert_file, webhooks=tuple(webhook),
                         verbose=verbose)
 
@@ -106,6 +109,7 @@ def crawl(
     dwell: float = DwellOption,
     page_timeout: float = PageTimeoutOption,
     load_wait: float = LoadWaitOption,
+    page_time: float = PageTimeOption,
     host_rules: str = HostRulesOption,
     allow_private: bool = AllowPrivateOption,
     mode: Mode = ModeOption,
@@ -124,7 +128,7 @@ def crawl(
     except TargetError as exc:
         fail(str(exc))
     due_at = checked(parameters.date, due, "--due")
-    options = crawl_options(db, db_retry, depth, max_pages, dwell, page_timeout, load_wait, host_rules,
+    options = crawl_options(db, db_retry, depth, max_pages, dwell, page_timeout, load_wait, page_time, host_rules,
                             allow_private, mode, alert_file, webhook, verbose)
     groups = seed_groups(seeds) if seeds else []
     if group and group not in {g.name for g in groups}:
@@ -177,6 +181,7 @@ def watch(
     dwell: float = DwellOption,
     page_timeout: float = PageTimeoutOption,
     load_wait: float = LoadWaitOption,
+    page_time: float = PageTimeOption,
     host_rules: str = HostRulesOption,
     allow_private: bool = AllowPrivateOption,
     mode: Mode = ModeOption,
@@ -191,8 +196,8 @@ def watch(
     from hostpairs.storage.schedules import WatcherRunning
 
     groups = seed_groups(seeds)
-    options = crawl_options(db, db_retry, defaults.HOSTPAIRS_DEPTH, defaults.HOSTPAIRS_MAX_PAGES, dwell, page_timeout, load_wait,
-                            host_rules, allow_private, mode, alert_file, webhook, verbose)
+    options = crawl_options(db, db_retry, defaults.HOSTPAIRS_DEPTH, defaults.HOSTPAIRS_MAX_PAGES, dwell, page_timeout,
+                            load_wait, page_time, host_rules, allow_private, mode, alert_file, webhook, verbose)
     if job and (job.exists() and not job.is_dir() or not job.parent.is_dir()):
         fail(f"--job: {job} is not a directory (nor a new one in an existing directory)")
     if job and frontier:

@@ -76,6 +76,8 @@ def worker(
     page_timeout: float = PageTimeoutOption,
     load_wait: float | None = typer.Option(None, "--load-wait", min=0.0, help=(
         "Seconds to wait for the load event after DOMContentLoaded (default: as queued, else 10).")),
+    page_time: float | None = typer.Option(None, "--page-time", min=0.0, max=3600.0, help=(
+        "Seconds of the page's timers to fast-forward after the user simulation (default: as queued, else 0: off).")),
     host_rules: str = HostRulesOption,
     allow_private: bool = AllowPrivateOption,
     mode: Mode = ModeOption,
@@ -90,9 +92,10 @@ def worker(
     opened(frontier).close()
     options = crawl_options(db, db_retry, defaults.HOSTPAIRS_DEPTH, defaults.HOSTPAIRS_MAX_PAGES,
                             defaults.HOSTPAIRS_DWELL if dwell is None else dwell, page_timeout,
-                            defaults.HOSTPAIRS_LOAD_WAIT if load_wait is None else load_wait, host_rules,
+                            defaults.HOSTPAIRS_LOAD_WAIT if load_wait is None else load_wait,
+                            defaults.HOSTPAIRS_PAGE_TIME if page_time is None else page_time, host_rules,
                             allow_private, mode, alert_file, webhook, verbose)
-    own = tuple(name for name, value in zip(TRAVELLING, (dwell, load_wait), strict=True) if value is not None)
+    own = tuple(name for name, value in zip(TRAVELLING, (dwell, load_wait, page_time), strict=True) if value is not None)
     options = dataclasses.replace(options, frontier=frontier, frontier_lease=lease, exit_when_idle=exit_when_idle,
                                   concurrency=concurrency, worker_options=own)
     sessions_for(db)  # fail early on a database that does not connect
