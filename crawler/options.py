@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +34,8 @@ class CrawlOptions:
     frontier_lease: float = defaults.HOSTPAIRS_FRONTIER_LEASE
     exit_when_idle: float = defaults.HOSTPAIRS_EXIT_WHEN_IDLE
     concurrency: int | None = None
-    """Visits at once (`hostpairs worker --concurrency`; default: the mode's own)."""
+    """Visits at once (`--concurrency`; default: the mode's own, CONCURRENT_REQUESTS or
+    HOSTPAIRS_STATIC_CONCURRENCY)."""
     worker_options: tuple[str, ...] = ()
     """The per-visit settings a worker's own command gave (they win over those queued)."""
 
@@ -76,6 +78,38 @@ class CrawlOptions:
             args += ["--alert-file", self.alert_file]
         for url in self.webhooks:
             args += ["--webhook", url]
+        if self.concurrency is not None:
+            args += ["--concurrency", str(self.concurrency)]
         if self.verbose:
             args.append("--verbose")
         return args
+
+
+BROWSER_VISIT_MEMORY = 300 * 2**20
+"""Bytes one browser visit at once needs: its renderer and context, with room for a heavy page
+(the soak measured 130-250 MB of proportional set size per renderer)."""
+BROWSER_BASE_MEMORY = 2**30
+"""Bytes the crawler, Playwright's driver and the browser need before any visit (~0.6 GB measured)."""
+
+
+def auto_concurrency(mode: str) -> int:
+    """Visits at once for this machine (`--concurrency auto`): in browser mode two per core (a visit
+    waits on the network and its dwell about half its time), fewer if the available memory cannot
+    hold them, at most 16; in static mode 16 per core, at most 64."""
+    cores = len(os.sched_getaffinity(0))
+    if mode == "static":
+        return min(16 * cores, 64)
+    by_memory = (_available_memory() - BROWSER_BASE_MEMORY) // BROWSER_VISIT_MEMORY
+    return max(1, min(2 * cores, by_memory, 16))
+
+
+def _available_memory() -> int:
+    """Bytes of memory available to new processes (Linux's MemAvailable; elsewhere, assume 4 GiB)."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 4 * 2**30

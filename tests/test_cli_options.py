@@ -244,3 +244,22 @@ def test_serve_with_an_api_key_listens_beyond_loopback_behind_http_basic(keys_fr
         assert status == 400 and "direction" in body["message"]
     finally:
         served.stop()
+
+
+def test_concurrency_auto_follows_the_cores_and_the_memory_and_reaches_the_crawl(
+        web: VirtualWeb, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hostpairs.crawler import options
+
+    cores = len(os.sched_getaffinity(0))
+    monkeypatch.setattr(options, "_available_memory", lambda: 64 * 2**30)
+    assert options.auto_concurrency("browser") == min(2 * cores, 16)
+    assert options.auto_concurrency("static") == min(16 * cores, 64)
+    monkeypatch.setattr(options, "_available_memory", lambda: 2**30 + 2 * options.BROWSER_VISIT_MEMORY)
+    assert options.auto_concurrency("browser") == min(2, 2 * cores)  # what memory holds
+    monkeypatch.setattr(options, "_available_memory", lambda: 2**29)
+    assert options.auto_concurrency("browser") == 1
+
+    result = run_cli("crawl", BLOG, "--mode", "static", "--concurrency", "auto", "--verbose",
+                     "--db", sqlite_url(tmp_path), "--host-rules", web.host_rules)
+    assert result.returncode == 0 and "pages: 1 " in result.stdout, result.stderr[-2000:]
+    assert f"'CONCURRENT_REQUESTS': {min(16 * cores, 64)}" in result.stderr  # Scrapy's "Overridden settings"

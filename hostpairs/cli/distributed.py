@@ -11,6 +11,7 @@ from hostpairs.cli.common import DbOption, JsonOption, err, fail, out, sessions_
 from hostpairs.cli.crawling import (
     AlertFileOption,
     AllowPrivateOption,
+    ConcurrencyOption,
     DbRetryOption,
     HostRulesOption,
     Mode,
@@ -63,8 +64,7 @@ def queue_visits(url: str, urls: list[str], groups: list, due_at, options) -> No
 @app.command()
 def worker(
     frontier: str = FrontierOption,
-    concurrency: int | None = typer.Option(None, "--concurrency", min=1, max=64,
-                                           help="Visits at once (default: 4 in browser mode, 16 in static mode)."),
+    concurrency: str | None = ConcurrencyOption,
     exit_when_idle: float = typer.Option(0.0, "--exit-when-idle", min=0.0, help=(
         "Stop once the frontier has had nothing queued or leased by any worker this many seconds (0: never).")),
     lease: float = typer.Option(defaults.HOSTPAIRS_FRONTIER_LEASE, "--lease", min=2.0, max=3600.0, help=(
@@ -94,10 +94,10 @@ def worker(
                             defaults.HOSTPAIRS_DWELL if dwell is None else dwell, page_timeout,
                             defaults.HOSTPAIRS_LOAD_WAIT if load_wait is None else load_wait,
                             defaults.HOSTPAIRS_PAGE_TIME if page_time is None else page_time, host_rules,
-                            allow_private, mode, alert_file, webhook, verbose)
+                            allow_private, mode, alert_file, webhook, verbose, concurrency)
     own = tuple(name for name, value in zip(TRAVELLING, (dwell, load_wait, page_time), strict=True) if value is not None)
     options = dataclasses.replace(options, frontier=frontier, frontier_lease=lease, exit_when_idle=exit_when_idle,
-                                  concurrency=concurrency, worker_options=own)
+                                  worker_options=own)
     sessions_for(db)  # fail early on a database that does not connect
     print_summary(run_crawl([], options, err))
 
