@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import random
 import time
 from datetime import datetime
@@ -19,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from hostpairs.crawler import signals as hostpairs_signals
 from hostpairs.crawler.delivery import deliver_for
+from hostpairs.crawler.memory import BROWSER_KINDS, tree_memory
 from hostpairs.extractors.observations import PageCapture
 from hostpairs.seeds.groups import SeedGroup
 from hostpairs.seeds.schedule import schedule_after_run
@@ -135,19 +137,23 @@ class AlertDelivery:
 
 
 class BrowserRecycling:
-    """Restart Chromium after every HOSTPAIRS_BROWSER_VISITS visits (browser mode). A fresh
-    context per visit frees the pages, not what Chromium's browser process and Playwright's driver
-    keep across contexts (measured: +60% for the browser process over 270 visits): the engine is
-    paused, the visits in flight finish, the browser is closed, and scrapy-playwright launches a
-    new one for the next visit."""
+    """Restart Chromium after every HOSTPAIRS_BROWSER_VISITS visits, or sooner once its processes
+    hold more than HOSTPAIRS_BROWSER_MEMORY MB (browser mode; checked every MEMORY_CHECK_EVERY
+    visits, off the event loop). A fresh context per visit frees the pages, not what Chromium's
+    browser process and Playwright's driver keep across contexts (measured: +60% for the browser
+    process over 270 visits): the engine is paused, the visits in flight finish, the browser is
+    closed, and scrapy-playwright launches a new one for the next visit."""
 
     DRAIN_TIMEOUT = 300.0
     """Seconds to wait for the visits in flight; past it the browser is kept for now."""
+    MEMORY_CHECK_EVERY = 5
+    """Visits between two readings of the browser's memory."""
 
     def __init__(self, crawler: Crawler):
         settings = crawler.settings
         self.every = settings.getint("HOSTPAIRS_BROWSER_VISITS")
-        if self.every <= 0 or settings.get("HOSTPAIRS_MODE") != "browser":
+        self.memory_bound = settings.getint("HOSTPAIRS_BROWSER_MEMORY") * 2**20
+        if self.every <= 0 and self.memory_bound <= 0 or settings.get("HOSTPAIRS_MODE") != "browser":
             raise NotConfigured("browser recycling is off")
         self.crawler = crawler
         self.visits = 0
@@ -162,10 +168,24 @@ class BrowserRecycling:
 
     def visit_ended(self, capture: PageCapture) -> None:
         self.visits += 1
-        if self.visits >= self.every and self.recycling is None:
-            self.recycling = asyncio.ensure_future(self._recycle())
+        if self.recycling is not None:
+            return
+        if 0 < self.every <= self.visits:
+            self.recycling = asyncio.ensure_future(self._recycle(f"after {self.visits} visits"))
+        elif self.memory_bound > 0 and self.visits % self.MEMORY_CHECK_EVERY == 0:
+            self.recycling = asyncio.ensure_future(self._check_memory())
 
-    async def _recycle(self) -> None:
+    async def _check_memory(self) -> None:
+        try:
+            memory = await asyncio.to_thread(tree_memory, os.getpid())
+            held = sum(memory[kind] for kind in BROWSER_KINDS)
+            if held > self.memory_bound:
+                await self._recycle(f"its processes hold {held / 2**20:,.0f} MB "
+                                    f"(bound: {self.memory_bound / 2**20:,.0f} MB)")
+        finally:
+            self.recycling = None
+
+    async def _recycle(self, why: str) -> None:
         engine = self.crawler.engine
         # Scrapy builds one scrapy-playwright handler per scheme, each with a browser of its own.
         handlers = {id(h): h for h in map(engine.downloader.handlers._get_handler, ("http", "https")) if h}.values()
@@ -179,7 +199,7 @@ class BrowserRecycling:
             for handler in handlers:
                 if (browser := getattr(handler, "browser", None)) is None:
                     continue
-                logger.info("restarting the browser after %d visits", self.visits)
+                logger.info("restarting the browser: %s", why)
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(browser.close(), 30)
                 while hasattr(handler, "browser") and time.monotonic() < deadline:

@@ -15,6 +15,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hostpairs.crawler.memory import tree_memory
 from hostpairs.demoweb.server import PIXEL, Resource, VirtualWeb, html, js, redirect
 from hostpairs.storage.models import HostPair, Visit
 from tests.conftest import ROOT, engine_for, sqlite_url
@@ -57,61 +58,6 @@ def expected_pairs(i: int) -> set[tuple[str, str, str]]:
             (page, f"ads.soak-{i % 10}.org", "iframe.src")}
 
 
-def _process_table() -> dict[int, tuple[int, str]]:
-    """pid -> (parent pid, command line) of every process."""
-    table = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as stat:
-                parent = int(stat.read().rsplit(")", 1)[1].split()[1])
-            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
-                command = cmdline.read().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        table[int(entry)] = (parent, command)
-    return table
-
-
-def _proportional_set_size(pid: int) -> int:
-    """Bytes of memory a process holds, shared pages divided among their sharers (PSS)."""
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as rollup:
-            for line in rollup:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
-
-
-def crawler_memory(root: int) -> dict[str, int]:
-    """The memory (PSS) of the crawl process `root` and its descendants, by kind: the crawler
-    itself, Playwright's driver, Chromium's browser process, its renderers, its other processes."""
-    table = _process_table()
-    tree, grew = {root}, True
-    while grew:
-        children = {pid for pid, (parent, _) in table.items() if parent in tree} - tree
-        tree |= children
-        grew = bool(children)
-    kinds = {"crawler": 0, "driver": 0, "browser": 0, "renderers": 0, "other browser processes": 0}
-    for pid in tree:
-        command = table.get(pid, (0, ""))[1]
-        if pid == root:
-            kind = "crawler"
-        elif "chromium" not in command:
-            kind = "driver"
-        elif "--type=renderer" in command:
-            kind = "renderers"
-        elif "--type=" in command:
-            kind = "other browser processes"
-        else:
-            kind = "browser"
-        kinds[kind] += _proportional_set_size(pid)
-    return kinds
-
-
 @dataclass
 class Checkpoint:
     """A page that, when fetched, reads the crawler's memory (a serial crawl: the visit before
@@ -122,7 +68,7 @@ class Checkpoint:
 
     def __call__(self, path: str) -> Resource:
         time.sleep(1.0)  # the renderers of the visit before exit
-        self.readings.append(crawler_memory(self.crawler[0]))
+        self.readings.append(tree_memory(self.crawler[0]))
         return html("<h1>checkpoint</h1>")
 
 
@@ -195,9 +141,10 @@ def test_the_browser_is_restarted_every_n_visits_and_the_visits_go_on(tmp_path: 
         sites.update(normal_site(i))
     db = sqlite_url(tmp_path)
     with VirtualWeb(sites) as web:
-        result = scrapy_crawl(web, db, *(f"https://www.soak-{i}.com/" for i in range(5)), HOSTPAIRS_BROWSER_VISITS=2)
+        result = scrapy_crawl(web, db, *(f"https://www.soak-{i}.com/" for i in range(5)), HOSTPAIRS_BROWSER_VISITS=2,
+                              HOSTPAIRS_BROWSER_MEMORY=0)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stderr.count("restarting the browser after 2 visits") == 2  # after the 2nd and the 4th
+    assert result.stderr.count("restarting the browser: after 2 visits") == 2  # after the 2nd and the 4th
     assert "playwright/browser_count': 3" in result.stderr
     engine = engine_for(db)
     with Session(engine) as session:
@@ -206,3 +153,22 @@ def test_the_browser_is_restarted_every_n_visits_and_the_visits_go_on(tmp_path: 
     engine.dispose()
     assert len(visits) == 5 and all(v.error is None for v in visits)
     assert set().union(*(expected_pairs(i) for i in range(5))) <= pairs
+
+
+def test_the_browser_is_restarted_past_its_memory_bound_and_the_visits_go_on(tmp_path: Path) -> None:
+    sites: dict = {"img.soak-cdn.net": {f"/{i}.gif": PIXEL for i in range(13)},
+                   **{f"ads.soak-{i}.org": {"/slot": html("<p>ad</p>")} for i in range(10)}}
+    for i in range(13):
+        sites.update(normal_site(i))
+    db = sqlite_url(tmp_path)
+    with VirtualWeb(sites) as web:  # any Chromium holds more than 1 MB: read after the 5th and the 10th visit, restarted each time
+        result = scrapy_crawl(web, db, *(f"https://www.soak-{i}.com/" for i in range(13)), HOSTPAIRS_BROWSER_VISITS=0,
+                              HOSTPAIRS_BROWSER_MEMORY=1, HOSTPAIRS_DWELL=0)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stderr.count("restarting the browser: its processes hold") == 2, result.stderr[-3000:]
+    assert "(bound: 1 MB)" in result.stderr and "playwright/browser_count': 3" in result.stderr
+    engine = engine_for(db)
+    with Session(engine) as session:
+        visits = list(session.scalars(select(Visit)))
+    engine.dispose()
+    assert len(visits) == 13 and all(v.error is None for v in visits)
