@@ -19,13 +19,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from hostpairs.crawler.frontier import Frontier, Visit, new_run
 from hostpairs.seeds.groups import SeedGroup
 from hostpairs.seeds.schedule import schedule_after_run
-from hostpairs.storage.schedules import finish_run, renew_runs, run_slot, start_runs
+from hostpairs.storage.schedules import FRONTIER_HOST, finish_run, renew_runs, run_slot, start_runs
 from hostpairs.storage.times import aware, naive, utcnow
-
-FRONTIER_HOST = "frontier"
-"""The host of a run whose visits are in the frontier: it has no pid to check; it is alive while
-workers or the watcher renew it."""
-
 
 def group_definition(group: SeedGroup, crawl_run: int) -> dict[str, Any]:
     """What a worker needs of a seed group (not its URLs: those are the visits), and its run's id

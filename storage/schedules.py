@@ -19,6 +19,10 @@ SILENT_FOR = timedelta(minutes=2)
 HOSTPAIRS_RUN_HEARTBEAT seconds; a watcher every tick, at most a minute, and every 10 s while it
 crawls)."""
 
+FRONTIER_HOST = "frontier"
+"""The host of a run whose visits are in the distributed crawl's frontier: it has no pid to check;
+it is alive while workers or the watcher renew it (crawler/frontier_runs.py)."""
+
 WATCHER = "watch"
 """The one heartbeat row of a database's watcher."""
 

@@ -31,7 +31,7 @@ def seeds_validate(seeds: Path = typer.Argument(...)) -> None:
 def seeds_status(db: str | None = DbOption) -> None:
     """Last and next run of each seed group, and the watcher's heartbeat."""
     from hostpairs.api.passivetotal import pt_time
-    from hostpairs.storage.schedules import group_statuses, watcher_heartbeat
+    from hostpairs.storage.schedules import FRONTIER_HOST, group_statuses, watcher_heartbeat
     from hostpairs.storage.times import utcnow
 
     now = utcnow()
@@ -43,7 +43,9 @@ def seeds_status(db: str | None = DbOption) -> None:
         "last started": s.state.last_started_at and pt_time(s.state.last_started_at),
         "last finished": s.state.last_finished_at and pt_time(s.state.last_finished_at),
         "next run": s.state.next_run_at and pt_time(s.state.next_run_at),
-        "running": f"since {pt_time(s.running.started_at)} (pid {s.running.pid} on {s.running.host})" if s.running else "no",
+        "running": (f"since {pt_time(s.running.started_at)} "
+                    + ("(in the frontier)" if s.running.host == FRONTIER_HOST
+                       else f"(pid {s.running.pid} on {s.running.host})")) if s.running else "no",
     } for s in statuses]
     if heartbeat:
         out.print(f"watcher: last heartbeat {pt_time(heartbeat.beat_at)} UTC ({(now - heartbeat.beat_at).total_seconds():.0f} s ago), "
