@@ -43,12 +43,12 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import or_, select, text
+from sqlalchemy import func, or_, select, text
 from sqlalchemy.orm import Session
 
 from hostpairs.api.server import ROUTES
 from hostpairs.storage.db import open_database, session_factory
-from hostpairs.storage.models import HostPair
+from hostpairs.storage.models import HostPair, IpResolutionSummary, Resolution
 from hostpairs.storage.queries import host_filter
 
 POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
@@ -274,6 +274,25 @@ def like_ratio(url: str, rng: random.Random, hosts: int, count: int) -> tuple[fl
     return statistics.median(like), statistics.median(ranged)
 
 
+def summary_ratio(url: str, ips: list[str]) -> tuple[float, float]:
+    """p99 of an IP's total and first/last seen counted from its resolutions (as before
+    ip_resolution_summaries), and read from its summary row, over the same IPs."""
+    engine = open_database(url)
+    counted, summed = [], []
+    with Session(engine) as session:
+        for ip in ips:
+            started = time.perf_counter()
+            session.execute(select(func.count(), func.min(Resolution.first_seen), func.max(Resolution.last_seen))
+                            .where(Resolution.ip == ip)).one()
+            counted.append((time.perf_counter() - started) * 1000)
+            started = time.perf_counter()
+            session.execute(select(IpResolutionSummary.hostnames, IpResolutionSummary.first_seen,
+                                   IpResolutionSummary.last_seen).where(IpResolutionSummary.ip == ip)).one_or_none()
+            summed.append((time.perf_counter() - started) * 1000)
+    engine.dispose()
+    return percentiles(counted)[1], percentiles(summed)[1]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=10_000_000)
@@ -298,11 +317,11 @@ def main() -> None:
         else:
             import psycopg
 
-            name = f"bench_lookup_{os.getpid()}"
+            database = f"bench_lookup_{os.getpid()}"
             with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-                admin.execute(f'CREATE DATABASE "{name}"')
-            url = POSTGRES_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+                admin.execute(f'DROP DATABASE IF EXISTS "{database}"')
+                admin.execute(f'CREATE DATABASE "{database}"')
+            url = POSTGRES_ADMIN.rsplit("/", 1)[0] + f"/{database}"
         print(f"{kind}: importing", flush=True)
         rates = imported(url, files)
         engine = open_database(url)
@@ -323,6 +342,7 @@ def main() -> None:
         alone, _ = through_http(url, {k: v[:200] for k, v in workload.items()}, 1)
         remote, rate = through_http(url, workload, args.clients)
         like, ranged = like_ratio(url, random.Random(3), args.hosts, 10) if kind == "sqlite" else (None, None)
+        counted, summed = summary_ratio(url, [parameters["query"] for _, parameters in workload[KINDS[4]]])
         report[kind] = {"rates": rates, "pairs": stored_pairs, "top": top, "bytes": (table_bytes, database_bytes),
                         "local": {k: percentiles(v) for k, v in local.items()},
                         "http": {k: percentiles(v) for k, v in remote.items()}, "rate": rate, "like": (like, ranged),
@@ -333,12 +353,14 @@ def main() -> None:
             print(f"  {name:>26}: in-process p50 {p50:7.2f} ms p99 {p99:7.2f} ms | HTTP, 1 client p50 {a50:7.2f} ms "
                   f"p99 {a99:7.2f} ms | HTTP, {args.clients} clients p50 {h50:7.2f} ms p99 {h99:7.2f} ms", flush=True)
         print(f"  HTTP: {rate:,.0f} requests/s with {args.clients} clients", flush=True)
+        print(f"  an IP's total and first/last seen, p99: counted from its resolutions {counted:.2f} ms, "
+              f"read from its summary row {summed:.2f} ms: {counted / summed:,.1f}x", flush=True)
         if like is not None:
             print(f"  parents of a domain, LIKE '%.domain' p50 {like:.1f} ms vs range p50 {ranged:.2f} ms: "
                   f"{like / ranged:,.0f}x", flush=True)
         if kind == "postgresql":
             with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+                admin.execute(f'DROP DATABASE IF EXISTS "{database}"')
     if len(report) == 2:
         sqlite, postgres = report["sqlite"], report["postgresql"]
         print("ratios PostgreSQL / SQLite:")

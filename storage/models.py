@@ -224,7 +224,9 @@ class Resolution(SeenAcrossVisits, Base):
     __table_args__ = (
         UniqueConstraint("hostname", "ip", name="uq_resolutions_hostname_ip"),
         Index("ix_resolutions_hostname_reversed", "hostname_reversed", "ip", "last_seen", "first_seen"),
-        Index("ix_resolutions_ip", "ip", "hostname", "last_seen", "first_seen"),
+        # all the columns a page of an IP's resolutions returns: a popular IP's first page is read
+        # from the index alone (2,000 table lookups cost 20-40 ms at 10 M pairs)
+        Index("ix_resolutions_ip", "ip", "hostname", "last_seen", "first_seen", "visit_count", "imported_from"),
     )
 
     id: Mapped[IntPK]

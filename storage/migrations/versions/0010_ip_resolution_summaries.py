@@ -1,5 +1,6 @@
 """ip_resolution_summaries: each IP's hostnames counted and first/last seen, for the look-up of a
-shared IP without reading all its resolutions
+shared IP without reading all its resolutions; the index of resolutions by IP holds every column
+a page returns
 
 Revision ID: 0010
 Revises: 0009
@@ -26,7 +27,12 @@ def upgrade() -> None:
     )
     op.execute("INSERT INTO ip_resolution_summaries (ip, hostnames, first_seen, last_seen) "
                "SELECT ip, count(*), min(first_seen), max(last_seen) FROM resolutions GROUP BY ip")
+    op.drop_index('ix_resolutions_ip', table_name='resolutions')
+    op.create_index('ix_resolutions_ip', 'resolutions',
+                    ['ip', 'hostname', 'last_seen', 'first_seen', 'visit_count', 'imported_from'])
 
 
 def downgrade() -> None:
+    op.drop_index('ix_resolutions_ip', table_name='resolutions')
+    op.create_index('ix_resolutions_ip', 'resolutions', ['ip', 'hostname', 'last_seen', 'first_seen'])
     op.drop_table('ip_resolution_summaries')
