@@ -207,6 +207,8 @@ def test_seed_groups_through_the_frontier_finish_their_runs_when_their_last_visi
             while len(group_runs(postgres_url)) < 2:  # the watcher queued both groups' runs
                 assert time.monotonic() < deadline and watcher.poll() is None, watcher.stderr.read() if watcher.poll() else ""
                 time.sleep(0.2)
+            status = run_cli("seeds", "status", "--db", postgres_url)  # queued, no worker yet: in flight all the same
+            assert status.stdout.count("(in the frontier)") == 2, status.stdout
             worker = start_worker("--frontier", redis_url, "--db", postgres_url, "--host-rules", web.host_rules,
                                   "--concurrency", "3", "--exit-when-idle", "3")
             stdout, stderr = worker.communicate(timeout=400)
