@@ -240,18 +240,23 @@ class HostpairsSpider(scrapy.Spider):
 
     def _acknowledge(self, visit: frontier.Visit, failed: bool) -> None:
         """(On a thread.) End a stored visit's lease; the last visit of a seed group's run finishes
-        the run, the others renew its sign of life (every RUN_RENEWAL seconds at most)."""
-        left = self.frontier.done(visit, failed)
-        definition = self.group_runs.get((visit.run, visit.seed_group or ""))
-        if definition is None or left < 0:
-            return
-        if self.sessions is None:
-            self.sessions = session_factory(open_database(self.settings.get("HOSTPAIRS_DB")))
-        if left == 0:
-            frontier_runs.finish_group_run(self.frontier, self.sessions, visit, definition)
-        elif time.monotonic() - self.run_renewed.get(visit.run, 0.0) > RUN_RENEWAL:
-            self.run_renewed[visit.run] = time.monotonic()
-            frontier_runs.renew_group_runs(self.sessions, [definition["crawl_run"]])
+        the run, the others renew its sign of life (every RUN_RENEWAL seconds at most). A failure is
+        logged in one line: an entry not acknowledged is visited again once its lease runs out; a
+        run not finished leaves its group due, as a crawl that died would."""
+        try:
+            left = self.frontier.done(visit, failed)
+            definition = self.group_runs.get((visit.run, visit.seed_group or ""))
+            if definition is None or left < 0:
+                return
+            if self.sessions is None:
+                self.sessions = session_factory(open_database(self.settings.get("HOSTPAIRS_DB")))
+            if left == 0:
+                frontier_runs.finish_group_run(self.frontier, self.sessions, visit, definition)
+            elif time.monotonic() - self.run_renewed.get(visit.run, 0.0) > RUN_RENEWAL:
+                self.run_renewed[visit.run] = time.monotonic()
+                frontier_runs.renew_group_runs(self.sessions, [definition["crawl_run"]])
+        except Exception as exc:  # (Redis or the database refused; the crawl goes on)
+            self.logger.warning("frontier bookkeeping of %s failed: %s", visit.url, one_line(exc))
 
     def visit_broke(self, failure: Failure, response: Response | None, spider: scrapy.Spider) -> None:
         """A frontier visit whose callback failed stores nothing: its lease is let go (not renewed),
