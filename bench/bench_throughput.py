@@ -88,7 +88,7 @@ def main() -> None:
     parser.add_argument("--dwell", type=float, default=1.0)
     parser.add_argument("--concurrencies", default="2,4,6")
     parser.add_argument("--sample", type=int, default=120, help="Pages of the concurrency sweep.")
-    parser.add_argument("--repetitions", type=int, default=2, help="Alternating full runs of each.")
+    parser.add_argument("--repetitions", type=int, default=2, help="Alternating full runs of each (0: the sweep only).")
     parser.add_argument("--bare-loop", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--host-rules", help=argparse.SUPPRESS)
     parser.add_argument("--concurrency", type=int, help=argparse.SUPPRESS)
@@ -102,11 +102,17 @@ def main() -> None:
     with VirtualWeb(sites) as web:
         print(f"{len(urls)} pages on {len({u.split('/')[2] for u in urls})} sites, dwell {args.dwell:g} s; "
               f"sweep on {len(sample)} pages")
-        best = {}
+        best: dict[str, int] = {}
+        top: dict[str, float] = {}
         for kind in ("bare", "hostpairs"):
             sweep = {c: pages_per_minute(kind, sample, web.host_rules, c, args.dwell) for c in concurrencies}
             best[kind] = max(sweep, key=sweep.get)
-            print(f"  {kind:9} " + "  ".join(f"concurrency {c}: {rate:6.1f} pages/min" for c, rate in sweep.items()))
+            top[kind] = sweep[best[kind]]
+            print(f"  {kind:9} " + "  ".join(f"concurrency {c}: {rate:6.1f} pages/min" for c, rate in sweep.items()),
+                  flush=True)
+        print(f"sweep: hostpairs / bare loop at their best: {top['hostpairs'] / top['bare']:.2f}", flush=True)
+        if args.repetitions < 1:
+            return
         rates: dict[str, list[float]] = {"bare": [], "hostpairs": []}
         for _ in range(args.repetitions):
             for kind in ("bare", "hostpairs"):
