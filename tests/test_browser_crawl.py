@@ -205,7 +205,9 @@ def test_second_crawl_moves_last_seen_and_keeps_first_seen(crawled: tuple[str, E
     with Session(engine) as session:
         before = session.scalars(select(HostPair).where(*key)).one()
     time.sleep(1.1)
-    result = run_cli("crawl", f"https://{NEWS}/", "--db", url, "--dwell", "0.5", "--host-rules", host_rules)
+    # (the same dwell as the first crawl: this visit becomes the page's latest, which
+    # test_visit_command_shows_the_evidence_in_order reads, late script included)
+    result = run_cli("crawl", f"https://{NEWS}/", "--db", url, "--dwell", DWELL, "--host-rules", host_rules)
     assert result.returncode == 0, result.stderr
     with Session(engine) as session:
         after = session.scalars(select(HostPair).where(*key)).one()
