@@ -54,6 +54,11 @@ own command gives them."""
 
 T = TypeVar("T")
 
+
+def travelling(settings: dict[str, Any]) -> dict[str, Any]:
+    """The per-visit options of a crawl's settings (CrawlOptions.settings()) that travel with its visits."""
+    return {name: settings[name] for name in TRAVELLING}
+
 # Queue one visit unless its run has it already (or, found by a link, its group's budget is spent):
 # KEYS: stream, the run's seen set, the run's followed counter of the group, its pending counter.
 # ARGV: member (group\turl), max followed pages (-1: a target, not counted), expiry, then fields.

@@ -27,7 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from hostpairs.crawler.delivery import deliver_due
-from hostpairs.crawler.frontier import TRAVELLING, Frontier
+from hostpairs.crawler.frontier import Frontier, travelling
 from hostpairs.crawler.frontier_runs import queue_group_runs, renew_group_runs
 from hostpairs.crawler.options import CrawlOptions
 from hostpairs.seeds.groups import SeedFileError, SeedGroup
@@ -87,9 +87,8 @@ class Watcher:
 
     def queue_group(self, group: SeedGroup, slot: datetime) -> None:
         """Queue the group's run in the frontier for the workers."""
-        travelling = {name: self.options.settings()[name] for name in TRAVELLING}
         assert self.frontier is not None
-        queued = queue_group_runs(self.frontier, self.sessions, [group], slot, travelling)[group.name]
+        queued = queue_group_runs(self.frontier, self.sessions, [group], slot, travelling(self.options.settings()))[group.name]
         self.log(f"seed group {group.name}: queued {queued} visits on {self.frontier.url} "
                  f"(slot {slot:%Y-%m-%d %H:%M:%S})")
 

@@ -46,18 +46,18 @@ def opened(url: str):  # noqa: ANN201 (a crawler.frontier.Frontier; redis import
 def queue_visits(url: str, urls: list[str], groups: list, due_at, options) -> None:  # noqa: ANN001
     """`crawl --frontier`: the targets as one new run's visits, and each seed group (SeedGroup) as a
     run of its own recorded in the database, all with the options that travel (CrawlOptions)."""
-    from hostpairs.crawler.frontier import TRAVELLING, Visit, new_run
+    from hostpairs.crawler.frontier import Visit, new_run, travelling
     from hostpairs.crawler.frontier_runs import queue_group_runs
 
     frontier = opened(url)
-    travelling = {name: options.settings()[name] for name in TRAVELLING}
+    options_of_visits = travelling(options.settings())
     if urls:
         run = new_run()
-        queued, _ = frontier.enqueue(Visit(u, run, None, 0, options.depth, options.max_pages, travelling) for u in urls)
+        queued, _ = frontier.enqueue(Visit(u, run, None, 0, options.depth, options.max_pages, options_of_visits) for u in urls)
         out.print(f"queued {queued} visit{'s' * (queued != 1)} (run {run}) on {url}"
                   + (f"; {len(urls) - queued} given twice" if len(urls) > queued else ""), markup=False)
     if groups:
-        for name, queued in queue_group_runs(frontier, sessions_for(options.db), groups, due_at, travelling).items():
+        for name, queued in queue_group_runs(frontier, sessions_for(options.db), groups, due_at, options_of_visits).items():
             out.print(f"queued {queued} visit{'s' * (queued != 1)} of seed group {name} on {url}", markup=False)
 
 
