@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import scrapy
-from playwright.async_api import Dialog, Frame, Page, Route
+from playwright.async_api import Dialog, Page
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 from scrapy.settings import BaseSettings
 
@@ -129,36 +129,6 @@ async def close_quietly(closing: Awaitable[None]) -> None:
         logger.debug("close failed: %s", exc)
 
 
-def _frame_of(route: Route) -> Frame | None:
-    """The frame a routed request belongs to (None for requests of no frame: service workers)."""
-    try:
-        return route.request.frame
-    except Exception:
-        return None
-
-
-def _replaces_a_document(route: Route, capture: BrowserCapture) -> bool:
-    """Whether a routed request navigates a frame away from a document it shows: refused with a
-    network error, it would show Chromium's error page instead (the visit would end on
-    chrome-error://); aborted, the frame keeps its document. The visit's own first navigation
-    keeps its network error: scrapy-playwright takes an aborted one for a download."""
-    try:
-        if not route.request.is_navigation_request():
-            return False
-        frame = route.request.frame
-    except Exception:
-        return False
-    return frame.parent_frame is not None or capture.document_committed
-
-
-def _page_of(route: Route) -> Page | None:
-    """The page a routed request belongs to (None for requests of no page: service workers)."""
-    try:
-        return route.request.frame.page
-    except Exception:
-        return None
-
-
 def browser_meta(settings: BaseSettings, prepare_page: Any) -> dict[str, Any]:
     """Request meta for a browser visit: a fresh context of its own (nothing shared between
     visits), downloads refused, service workers blocked; `prepare_page` runs before navigation."""
@@ -182,11 +152,18 @@ def browser_meta(settings: BaseSettings, prepare_page: Any) -> dict[str, Any]:
 
 
 async def prepare_page(page: Page, request: scrapy.Request, guard: AddressGuard, navigation_timeout: float) -> None:
-    """Guard the page's context before anything else, then start the capture.
+    """Start the capture and put the guard before every request of the page, then let it navigate.
+
+    One interception, the capture's own DevTools `Fetch`, judges every request the page makes
+    (redirect hops and its dedicated workers' included): the address guard, the frame limit and
+    the request limit. Playwright's request routing is not used (scrapy-playwright's route, which
+    only rewrites headers the crawler does not ask it to, is removed): each route would pause every
+    request once more and send it to Python and back. Popups are refused by Chromium's own popup
+    blocker (the user simulation gives no user activation), recorded from `Page.windowOpen`.
 
     scrapy-playwright swallows exceptions raised here and navigates anyway (and, when a target
-    closes, retries with a new page), so the guard fails closed: until this page's capture is
-    attached, every request of the context is refused."""
+    closes, retries with a new page), so the guard fails closed: a page whose capture could not
+    start is taken offline (or closed) before it loads anything."""
     visit = _visit_of(request)
     if visit.over:
         await page.close()  # scrapy-playwright retries a closed page: let the retries fail at once
@@ -195,40 +172,6 @@ async def prepare_page(page: Page, request: scrapy.Request, guard: AddressGuard,
     visit.lost.clear()
     _arm_watchdog(visit, navigation_timeout + HANDOVER_GRACE)
 
-    capture: BrowserCapture | None = None
-    limits = visit.limits
-    frames_seen = 1  # the main frame
-    refused_frames: set[Frame] = set()
-
-    def frame_attached(frame: Frame) -> None:
-        """Frames past the frame limit are refused everything: they load nothing."""
-        nonlocal frames_seen
-        frames_seen += 1
-        if 0 < limits.max_frames < frames_seen:
-            refused_frames.add(frame)
-
-    async def page_guard(route: Route) -> None:
-        if capture is None:
-            await route.abort("blockedbyclient")
-            return
-        if refusal := capture.refusal(bool(refused_frames) and _frame_of(route) in refused_frames):
-            # past a limit: aborted, so that a refused frame shows no error page (each would be a
-            # document of its own, 200 KB or so)
-            capture.note_blocked(route.request.url, refusal)
-            await route.abort("aborted")
-        elif refusal := await guard.refusal(route.request.url):
-            capture.note_blocked(route.request.url, refusal)
-            await route.abort("aborted" if _replaces_a_document(route, capture) else "blockedbyclient")
-        else:
-            await route.fallback()
-
-    async def popup_guard(route: Route) -> None:
-        """The context's route: popups (recorded by the capture) are closed and load nothing."""
-        if _page_of(route) is page:
-            await page_guard(route)
-        else:
-            await route.abort("blockedbyclient")
-
     async def dismiss(dialog: Dialog) -> None:
         visit.dialogs += 1
         try:
@@ -236,49 +179,67 @@ async def prepare_page(page: Page, request: scrapy.Request, guard: AddressGuard,
         except Exception as exc:  # the page went away meanwhile
             logger.debug("could not dismiss a dialog: %s", exc)
 
-    # The page's own route runs before scrapy-playwright's; the context's sees what is left.
-    await page.route("**", page_guard)
-    await page.context.route("**", popup_guard)
-    await page.add_init_script(storm_caps_js(visit.limits.max_dialogs, visit.limits.max_popups))
-    if visit.page_time > 0:  # the page's timers run on Playwright's clock from the start (real speed until fast-forwarded)
-        await asyncio.wait_for(page.clock.install(), ATTACH_TIMEOUT)
-    page.on("frameattached", frame_attached)
-    page.on("popup", lambda popup: asyncio.ensure_future(close_quietly(popup.close())))
-    page.on("dialog", dismiss)
-    page.on("crash", lambda _: _page_lost(visit, page, RENDERER_CRASHED))
-    page.on("close", lambda _: _page_lost(visit, page, PAGE_CLOSED))
-    # A renderer that died while the page was being created never answers: bounded. The guard
-    # lets requests through only once both the capture and the guard of redirect hops are on.
-    attached = await asyncio.wait_for(
-        BrowserCapture.attach(page, request.url, request.meta.get("depth", 0), check_connection=guard.connected,
-                              limits=limits.capture_limits()),
-        ATTACH_TIMEOUT)
-    await asyncio.wait_for(_guard_every_hop(attached, guard), ATTACH_TIMEOUT)
-    capture = visit.capture = attached
+    try:
+        await page.unroute("**")  # scrapy-playwright's: see above
+        await page.add_init_script(storm_caps_js(visit.limits.max_dialogs, visit.limits.max_popups))
+        if visit.page_time > 0:  # the page's timers run on Playwright's clock from the start (real speed until fast-forwarded)
+            await asyncio.wait_for(page.clock.install(), ATTACH_TIMEOUT)
+        page.on("popup", lambda popup: asyncio.ensure_future(close_quietly(popup.close())))
+        page.on("dialog", dismiss)
+        page.on("crash", lambda _: _page_lost(visit, page, RENDERER_CRASHED))
+        page.on("close", lambda _: _page_lost(visit, page, PAGE_CLOSED))
+        # A renderer that died while the page was being created never answers: bounded.
+        capture = await asyncio.wait_for(
+            BrowserCapture.attach(page, request.url, request.meta.get("depth", 0), check_connection=guard.connected,
+                                  limits=visit.limits.capture_limits()),
+            ATTACH_TIMEOUT)
+        await asyncio.wait_for(_guard_every_request(capture, guard), ATTACH_TIMEOUT)
+    except BaseException:
+        await _refuse_everything(visit, page)
+        raise
+    visit.capture = capture
 
 
-async def _guard_every_hop(capture: BrowserCapture, guard: AddressGuard) -> None:
-    """Put the guard before every request of the page, redirect hops included: Playwright's routes
-    never see a redirect, so a page or the visited URL itself could redirect the browser into a
-    private network. The page's DevTools session intercepts each request (after Playwright's own
-    interception, which it does not disturb) and fails those the guard refuses."""
+async def _refuse_everything(visit: _Visit, page: Page) -> None:
+    """The guard is not on: the page must load nothing. Offline, its navigation fails at once
+    (the visit records that its capture did not start); a page that cannot even be taken
+    offline is closed, and the visit's retries fail at once."""
+    try:
+        await asyncio.wait_for(page.context.set_offline(True), ATTACH_TIMEOUT)
+    except Exception as exc:
+        logger.debug("could not take a page without its guard offline: %s", exc)
+        visit.abandoned = True
+        await close_quietly(page.close())
+
+
+async def _guard_every_request(capture: BrowserCapture, guard: AddressGuard) -> None:
+    """Pause every request of the page (redirect hops and dedicated workers' requests included)
+    in the capture's DevTools session and fail those refused: past the capture's limits, or to an
+    address the guard refuses. Each answer is awaited off the paused request's event, never in
+    Playwright's dispatch."""
     session = capture.session
 
     async def paused(event: dict[str, Any]) -> None:
         request_id, url = event["requestId"], event["request"]["url"]
-        try:
-            refusal = await guard.refusal(url)
-        except Exception as exc:  # fail closed
-            refusal = f"refused: the address guard failed ({one_line(exc)})"
+        limited = refusal = capture.refusal(event.get("frameId"))
+        if refusal is None:
+            try:
+                refusal = await guard.refusal(url)
+            except Exception as exc:  # fail closed
+                refusal = f"refused: the address guard failed ({one_line(exc)})"
         try:
             if refusal is None:
                 await session.send("Fetch.continueRequest", {"requestId": request_id})
                 return
             capture.note_blocked(url, refusal)
+            # A frame refused past a limit, or navigated away from a document it shows, is
+            # aborted: it keeps its document, or shows no error page (each would be a document
+            # of its own, 200 KB or so). The visit's own first navigation keeps its network error.
             navigates_away = event.get("resourceType") == "Document" and (
                 event.get("frameId") != capture.frames.main_frame_id or capture.document_committed)
-            await session.send("Fetch.failRequest", {"requestId": request_id,
-                                                     "errorReason": "Aborted" if navigates_away else "BlockedByClient"})
+            await session.send("Fetch.failRequest", {
+                "requestId": request_id,
+                "errorReason": "Aborted" if limited or navigates_away else "BlockedByClient"})
         except Exception as exc:  # the page went away meanwhile
             logger.debug("could not answer an intercepted request: %s", exc)
 

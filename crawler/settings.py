@@ -64,6 +64,8 @@ HOSTPAIRS_CHROMIUM_ARGS = [
     "NetworkTimeServiceQuerying",
     "--disable-client-side-phishing-detection",
     "--disable-domain-reliability",
+    # Shared workers' requests pass no DevTools interception of the page: pages get none.
+    "--disable-blink-features=SharedWorker",
 ]
 
 # Alerts (tamper detection on re-crawled pages)

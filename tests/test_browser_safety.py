@@ -238,3 +238,35 @@ def test_websockets_of_a_public_page_never_reach_a_private_address(tmp_path: Pat
     visits, dependencies = visits_and_dependencies(db)
     assert {d.url for d in dependencies if d.resource_type == "websocket"} >= {
         f"ws://127.0.0.1:{port}/sock", f"ws://localhost:{port}/sock", "wss://ws-public-tt.com/sock"}
+
+
+WORKERS = """<h1>workers</h1><script>
+new Image().src = '/shared-worker-' + typeof SharedWorker + '.gif';
+new Worker(URL.createObjectURL(new Blob(["fetch('http://127.0.0.1:PRIVATE/dedicated').catch(function () {});"])));
+try { new SharedWorker('/shared.js'); } catch (e) {}
+</script>"""
+
+
+def test_workers_of_a_page_reach_no_private_address(tmp_path: Path) -> None:
+    """A dedicated worker's requests pass the page's interception, which refuses the unmapped
+    loopback address; a shared worker's would not (it belongs to no page), so pages get none."""
+    private = VirtualWeb({"127.0.0.1": {"/dedicated": PIXEL, "/shared": PIXEL}})
+    port = private.start().port
+    sites = {"workers-pp.com": {"/": html(WORKERS.replace("PRIVATE", str(port))),
+                                "/shared.js": js(f"fetch('http://127.0.0.1:{port}/shared');"),
+                                **{f"/shared-worker-{kind}.gif": PIXEL for kind in ("function", "undefined")}}}
+    db = sqlite_url(tmp_path)
+    try:
+        with VirtualWeb(sites) as web:
+            rules = f"MAP workers-pp.com 127.0.0.1:{web.port}, MAP update.googleapis.com ^NOTFOUND"
+            result = run_cli("crawl", "https://workers-pp.com/", "--dwell", "1.5", "--host-rules", rules, "--db", db)
+            served = paths_served(web, "workers-pp.com")
+        reached_private = private.hits
+    finally:
+        private.stop()
+    assert result.returncode == 0, result.stderr
+    assert reached_private == []
+    assert "/shared-worker-undefined.gif" in served and "/shared.js" not in served
+    _, dependencies = visits_and_dependencies(db)
+    dedicated = {d.url: d.error for d in dependencies}[f"http://127.0.0.1:{port}/dedicated"]
+    assert dedicated and dedicated.startswith("refused")

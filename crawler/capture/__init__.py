@@ -85,7 +85,7 @@ class BrowserCapture:
 
     Past a byte limit the page is taken offline at once (what it still loads fails); frames and
     requests past their limits are not recorded, and the crawler's guard refuses them
-    (`refuses`). The limits reached are the PageCapture's `limits_hit`."""
+    (`refusal`). The limits reached are the PageCapture's `limits_hit`."""
 
     def __init__(self, page: Page, session: CDPSession, requested_url: str, depth: int,
                  check_connection: ConnectionCheck, limits: CaptureLimits | None = None):
@@ -137,18 +137,18 @@ class BrowserCapture:
     def limits_hit(self) -> tuple[str, ...]:
         """The per-visit limits the page reached so far."""
         hit = list(self.network.limits_reached)
-        if self.frames.frames_refused:
+        if self.frames.refused_ids:
             hit.append(f"frames {self.limits.max_frames}")
         if 0 < self.limits.max_popups <= self.network.popups:
             hit.append(f"popups {self.limits.max_popups}")
         return tuple(hit)
 
-    def refusal(self, frame_is_refused: bool) -> str | None:
+    def refusal(self, frame_id: str | None) -> str | None:
         """Why the crawler refuses a request of the page now, if it does: past the visit's
         request limit, or from a frame past its frame limit."""
         if self.network.full:
             return f"refused: the visit reached its limit of {self.limits.max_requests} requests"
-        if frame_is_refused:
+        if frame_id in self.frames.refused_ids:
             return f"refused: the visit reached its limit of {self.limits.max_frames} frames"
         return None
 

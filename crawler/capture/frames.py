@@ -63,7 +63,8 @@ class FrameTree:
         self.max_frames = max_frames
         """Frames recorded at most, the main frame included (0: no limit); the crawler refuses
         the requests of the frames past it, which therefore load nothing."""
-        self.frames_refused = 0
+        self.refused_ids: set[str] = set()
+        """The frames past `max_frames`."""
 
     def listen(self) -> None:
         """Follow the session's frame events (before `Page.enable`)."""
@@ -115,7 +116,7 @@ class FrameTree:
 
     def _on_frame_attached(self, params: dict[str, Any]) -> None:
         if params["frameId"] not in self.frames and self.full:
-            self.frames_refused += 1
+            self.refused_ids.add(params["frameId"])
             return
         stack = params.get("stack")
         self.frames[params["frameId"]] = _FrameState(

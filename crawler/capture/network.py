@@ -345,7 +345,7 @@ class NetworkLog:
                 status=status,
                 remote_ip=remote_ip,
                 remote_port=remote_port,
-                error=request.failure,
+                error=self.blocked.get(request.url) or request.failure,
                 started_at=timing.get("startTime", 0) / 1000 or None,
             ))
         return observations

@@ -135,6 +135,7 @@ class HostpairsSpider(scrapy.Spider):
             "executable_path": settings.get("HOSTPAIRS_CHROMIUM"),
             "headless": True,
             "args": args,
+            "ignore_default_args": ["--disable-popup-blocking"],  # popups: recorded, never opened
             "chromium_sandbox": False,
         }, priority="spider")
         page_timeout = settings.getfloat("HOSTPAIRS_PAGE_TIMEOUT")
