@@ -5,8 +5,9 @@ one-line message (printed by the CLI, returned as `{"message"}` by the API)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from hostpairs.extractors.host_pairs import CAUSES
 from hostpairs.extractors.hosts import is_ip_address, query_host
@@ -28,12 +29,23 @@ class HostQuery:
     is_ip: bool
 
 
+_LABEL = re.compile(r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?")
+"""A DNS label in stored form (underscores allowed: real hosts have them)."""
+
+
 def host(value: str) -> HostQuery:
-    """A host as typed (any case, trailing dot, IDN, even a URL) or an IP address."""
-    normalized = query_host(value)
+    """A host as typed (any case, trailing dot, IDN, even a URL) or an IP address (IPv6 in its
+    compressed form); a name longer than 253 characters or with an invalid label is refused."""
+    normalized = query_host(value) if len(value) <= 2048 else None
     if normalized is None:
-        raise InvalidQuery(f"not a host name or IP address: {value!r}")
-    return HostQuery(normalized, is_ip_address(normalized))
+        raise InvalidQuery(f"not a host name or IP address: {value[:100]!r}")
+    if is_ip_address(normalized):
+        return HostQuery(normalized, True)
+    if len(normalized) > 253:
+        raise InvalidQuery(f"not a host name: longer than 253 characters ({len(normalized)})")
+    if (bad := next((label for label in normalized.split(".") if not _LABEL.fullmatch(label)), None)) is not None:
+        raise InvalidQuery(f"not a host name: invalid label {bad[:70]!r} in {value[:100]!r}")
+    return HostQuery(normalized, False)
 
 
 def date(value: str | None, name: str) -> datetime | None:
@@ -46,6 +58,36 @@ def date(value: str | None, name: str) -> datetime | None:
         return parsed.astimezone(timezone.utc).replace(tzinfo=None) if parsed.tzinfo else parsed
     except (ValueError, OverflowError):
         raise InvalidQuery(f"{name}: not a date: {value!r} (use YYYY-MM-DD or 'YYYY-MM-DD HH:MM:SS')") from None
+
+
+def end_date(value: str | None, name: str = "end") -> datetime | None:
+    """The end of a query's window: a date-only end includes that whole day."""
+    end = date(value, name)
+    if end is not None and value is not None and len(value.strip()) == 10:
+        end += timedelta(days=1, microseconds=-1)
+    return end
+
+
+SORTS = ("lastSeen", "firstSeen")
+ORDERS = ("desc", "asc")
+
+
+def sort(value: str | None) -> str:
+    """PassiveTotal's `sort`: lastSeen (the default) or firstSeen."""
+    if value in (None, ""):
+        return "lastSeen"
+    if value not in SORTS:
+        raise InvalidQuery(f"sort: not one of {', '.join(SORTS)}: {value!r}")
+    return value
+
+
+def order(value: str | None) -> str:
+    """PassiveTotal's `order`: desc (the default) or asc."""
+    if value in (None, ""):
+        return "desc"
+    if value not in ORDERS:
+        raise InvalidQuery(f"order: not one of {', '.join(ORDERS)}: {value!r}")
+    return value
 
 
 def direction(value: str) -> str:

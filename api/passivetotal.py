@@ -37,37 +37,43 @@ def pairs_response(page: Page) -> dict[str, Any]:
     ], page.total)
 
 
-def trackers_response(page: Page) -> dict[str, Any]:
+def host_field(is_ip: bool) -> str:
+    """The field naming the host of a host-attribute record: `address` for an IP query."""
+    return "address" if is_ip else "hostname"
+
+
+def trackers_response(page: Page, is_ip: bool = False) -> dict[str, Any]:
     """/v2/host-attributes/trackers."""
     return attribute_response([
-        {"hostname": t.hostname, "attributeType": t.attribute_type, "attributeValue": t.attribute_value,
+        {host_field(is_ip): t.hostname, "attributeType": t.attribute_type, "attributeValue": t.attribute_value,
          "firstSeen": pt_time(t.first_seen), "lastSeen": pt_time(t.last_seen)}
         for t in page.rows
     ], page.total)
 
 
-def tracker_search_response(page: Page) -> dict[str, Any]:
-    """/v2/trackers/search: one record per host."""
+def entities_response(page: Page) -> dict[str, Any]:
+    """/v2/trackers/search, /v2/trackers/{value}/hosts|addresses, /v2/cookies/.../hosts|addresses:
+    one record per host (or IP), with when it was first and last seen so."""
     results = [{"entity": hostname, "firstSeen": pt_time(first), "lastSeen": pt_time(last)}
                for hostname, first, last in page.rows]
     return {"totalRecords": page.total, "success": True, "results": results}
 
 
-def cookies_response(page: Page, with_third_party: bool = False) -> dict[str, Any]:
+def cookies_response(page: Page, with_third_party: bool = False, is_ip: bool = False) -> dict[str, Any]:
     """/v2/host-attributes/cookies; `with_third_party` adds a thirdParty field PassiveTotal's
     records did not have."""
     return attribute_response([
-        {"hostname": c.hostname, "cookieName": c.cookie_name, "cookieDomain": c.cookie_domain,
+        {host_field(is_ip): c.hostname, "cookieName": c.cookie_name, "cookieDomain": c.cookie_domain,
          "firstSeen": pt_time(c.first_seen), "lastSeen": pt_time(c.last_seen),
          **({"thirdParty": c.third_party} if with_third_party else {})}
         for c in page.rows
     ], page.total)
 
 
-def components_response(page: Page) -> dict[str, Any]:
+def components_response(page: Page, is_ip: bool = False) -> dict[str, Any]:
     """/v2/host-attributes/components."""
     return attribute_response([
-        {"hostname": c.hostname, "category": c.category, "label": c.label, "version": c.version or None,
+        {host_field(is_ip): c.hostname, "category": c.category, "label": c.label, "version": c.version or None,
          "firstSeen": pt_time(c.first_seen), "lastSeen": pt_time(c.last_seen)}
         for c in page.rows
     ], page.total)

@@ -75,8 +75,6 @@ HOSTPAIRS_WEBHOOKS: list[str] = []  # each alert is POSTed as JSON to every URL
 HOSTPAIRS_DELIVERY_GRACE = 30.0  # seconds a crawl keeps retrying undelivered alerts before it exits
 HOSTPAIRS_RUN_HEARTBEAT = 20.0  # seconds between a seed-group run's signs of life (`watch` waits 2 min for one)
 
-# The HTTP API (`hostpairs serve`)
-HOSTPAIRS_API_KEYS = os.environ.get("HOSTPAIRS_API_KEYS", "")  # USER:KEY[,USER:KEY...] ($HOSTPAIRS_API_KEYS)
 
 # --- Scrapy ------------------------------------------------------------------------------------
 ROBOTSTXT_OBEY = False

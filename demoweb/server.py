@@ -237,36 +237,47 @@ class _DualServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
             pass
 
 
-def _tls_context() -> ssl.SSLContext:
-    """A server context with a fresh self-signed certificate (deliberately untrusted)."""
+def write_self_signed(directory: Path, names: tuple[str, ...] = ()) -> tuple[Path, Path]:
+    """A fresh self-signed certificate and its key as PEM files in `directory` (cert.pem,
+    key.pem), valid for `names` (host names and IP addresses) when given."""
+    import ipaddress
+
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
 
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "hostpairs virtual web")])
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "hostpairs virtual web")])
     now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
+    builder = (
         x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
+        .subject_name(subject)
+        .issuer_name(subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(days=1))
         .not_valid_after(now + datetime.timedelta(days=30))
-        .sign(key, hashes.SHA256())
     )
+    if names:
+        def general_name(name: str) -> x509.GeneralName:
+            try:
+                return x509.IPAddress(ipaddress.ip_address(name))
+            except ValueError:
+                return x509.DNSName(name)
+
+        builder = builder.add_extension(x509.SubjectAlternativeName([general_name(n) for n in names]), critical=False)
+    cert = builder.sign(key, hashes.SHA256())
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+def _tls_context() -> ssl.SSLContext:
+    """A server context with a fresh self-signed certificate (deliberately untrusted)."""
     with tempfile.TemporaryDirectory() as tmp:
-        cert_path, key_path = Path(tmp, "cert.pem"), Path(tmp, "key.pem")
-        cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-        key_path.write_bytes(
-            key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-        )
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(cert_path, key_path)
+        context.load_cert_chain(*write_self_signed(Path(tmp)))
     return context

@@ -95,9 +95,14 @@ def _open_alert_exists(session: Session, page_url: str, change: Change) -> bool:
 
 
 def list_alerts(session: Session, since: datetime | None = None, min_severity: str | None = None,
-                include_acknowledged: bool = True) -> list[Alert]:
-    """Stored alerts, newest first."""
-    statement = select(Alert).order_by(Alert.id.desc())
+                include_acknowledged: bool = True, seed_group: str | None = None, before_id: int | None = None,
+                limit: int | None = None) -> list[Alert]:
+    """Stored alerts, newest first (those older than alert `before_id`, at most `limit`)."""
+    statement = select(Alert).order_by(Alert.id.desc()).limit(limit)
+    if seed_group is not None:
+        statement = statement.where(Alert.seed_group == seed_group)
+    if before_id is not None:
+        statement = statement.where(Alert.id < before_id)
     if since is not None:
         statement = statement.where(Alert.created_at >= since)
     if min_severity is not None:

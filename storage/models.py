@@ -374,3 +374,23 @@ class WatchHeartbeat(Base):
     pid: Mapped[int] = mapped_column(Integer)
     beat_at: Mapped[datetime] = mapped_column(DateTime)
     seeds_file: Mapped[str] = mapped_column(Text)
+
+
+class ApiUser(Base):
+    """Someone allowed to use the HTTP API: an e-mail address and the SHA-256 of its key. A key is
+    32 random bytes (`secrets.token_urlsafe(32)`), not a password: no list of likely keys exists to
+    try against a stolen hash, so a fast hash is right, and a slow password hash (bcrypt, scrypt)
+    would only slow every request down. A revoked user's row stays; adding it again gives a new key."""
+
+    __tablename__ = "api_users"
+    __table_args__ = (UniqueConstraint("email", name="uq_api_users_email"),)
+
+    id: Mapped[IntPK]
+    email: Mapped[str] = mapped_column(String(254))
+    """Lower-cased; the user name of HTTP Basic authentication."""
+    key_hash: Mapped[str] = mapped_column(String(64))
+    """Hex SHA-256 of the key: the key itself is shown once and never stored."""
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    """When the user was first added."""
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    """When its key was revoked; None while the key works."""

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import subprocess
 import sys
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,15 +26,42 @@ ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_ADMIN = os.environ.get("HOSTPAIRS_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 
 
-def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    """Run `hostpairs ARGS` as a user would, in a fresh process."""
+def cli_environment() -> dict[str, str]:
+    """The environment a test runs `hostpairs` in (this checkout importable, no HOSTPAIRS_DB)."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
            "COLUMNS": "200"}
     env.pop("HOSTPAIRS_DB", None)
+    return env
+
+
+def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """Run `hostpairs ARGS` as a user would, in a fresh process."""
+    env = cli_environment()
     return subprocess.run(
         [sys.executable, "-m", "hostpairs", *args],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout,
     )
+
+
+@contextlib.contextmanager
+def served_api(*args: str, log: list[str] | None = None) -> Iterator[str]:
+    """`hostpairs serve --port 0 ARGS` running; yields its base URL (as it printed it) and stops
+    it afterwards. Its log lines are appended to `log` as they come."""
+    server = subprocess.Popen([sys.executable, "-m", "hostpairs", "serve", "--port", "0", *args], cwd=ROOT,
+                              env=cli_environment(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    lines = log if log is not None else []
+    try:
+        assert server.stderr is not None
+        while not lines or "Application startup complete" not in lines[-1]:
+            lines.append(server.stderr.readline())
+            assert lines[-1], "".join(lines)
+        found = re.search(r"on (https?://\S+?)/ ", "".join(lines))
+        assert found, "".join(lines)
+        threading.Thread(target=lambda: lines.extend(server.stderr), daemon=True).start()  # never a full pipe
+        yield found.group(1)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 @pytest.fixture(scope="session")

@@ -105,6 +105,7 @@ GOOD_ARGUMENTS: dict[str, tuple[str, ...]] = {
     "trackers": ("shop.example",), "cookies": ("shop.example",), "components": ("shop.example",),
     "worker": ("--frontier", "redis://127.0.0.1:6379/15", *HARMLESS),  # (a ping: nothing is written there)
     "import": ("valid.toml",), "prune": ("--keep-visits", "5"), "serve": ("--port", "0"), "demo": ("--dwell", "0"), "seeds status": (), "alerts": (), "alerts ack": ("1",),
+    "users add": ("someone@example.com",), "users list": (), "users revoke": ("someone@example.com",),
 }
 UNREADABLE_DATABASES = {
     "random bytes": "sqlite:///garbage.db", "a directory": "sqlite:///directory.db", "a PNG": "sqlite:///picture.db",
@@ -215,9 +216,19 @@ HAND_WRITTEN = [
     case("components", "a URL with a port", "http://shop.example:8080/", message="not a host name or IP address"),
     # serve: refused before it listens
     case("serve", "beyond loopback without keys", "--host", "0.0.0.0", "--port", "0", message="refusing to serve"),
-    case("serve", "an API key that is not USER:KEY", "--api-key", "nocolon", "--port", "0", message="not USER:KEY"),
-    case("serve", "an address that does not resolve", "--host", "no-such-host.invalid", "--api-key", "a:b",
-         "--port", "0", message="cannot listen"),
+    case("serve", "an address that does not resolve", "--host", "no-such-host.invalid", "--port", "0",
+         message="cannot listen on no-such-host.invalid"),
+    case("serve", "a certificate without its key", "--cert", "valid.toml", "--port", "0",
+         message="give both --cert and --key"),
+    case("serve", "a certificate that is no certificate", "--cert", "valid.toml", "--key", "valid.toml", "--port", "0",
+         message="cannot use --cert valid.toml"),
+    case("serve", "a missing certificate", "--cert", "no-such.pem", "--key", "no-such.pem", "--port", "0",
+         message="cannot use --cert no-such.pem"),
+    # users
+    case("users add", "no e-mail address", "analyst", message="invalid e-mail address 'analyst'"),
+    case("users add", "a colon in the address", "a:b@example.com", message="invalid e-mail address"),
+    case("users add", "an address without a dot in its domain", "analyst@localhost", message="invalid e-mail address"),
+    case("users revoke", "no e-mail address", "analyst", message="invalid e-mail address 'analyst'"),
     # demo: nothing it could refuse but its database and its numbers (derived below)
     # seeds
     case("seeds validate", "a syntax error", "syntax-error.toml", message="syntax-error.toml:3: invalid TOML"),
@@ -309,7 +320,7 @@ CASES = (HAND_WRITTEN + [c for name, command in COMMANDS.items() for c in derive
 
 def test_every_command_has_bad_inputs() -> None:
     written = {c.command for c in HAND_WRITTEN}
-    derived_only = {"demo", "seeds status"}  # nothing to give them but their options and database
+    derived_only = {"demo", "seeds status", "users list"}  # nothing to give them but their options and database
     missing = sorted(set(COMMANDS) - written - derived_only)
     assert not missing, f"add malformed-input cases to HAND_WRITTEN for: {', '.join(missing)}"
     assert not (written | derived_only) - set(COMMANDS), "cases for commands the app no longer has"
@@ -339,7 +350,7 @@ TIMEOUT = 60.0
 # group (killed with its children after the timeout); a traceback is printed as the interpreter would.
 PRELOAD = ("hostpairs.crawler.run", "hostpairs.crawler.targets", "hostpairs.crawler.host_rules", "hostpairs.crawler.watch",
            "hostpairs.storage.db", "hostpairs.storage.queries", "hostpairs.storage.alerts", "hostpairs.storage.schedules",
-           "hostpairs.api.parameters", "hostpairs.api.passivetotal", "hostpairs.api.server", "hostpairs.api.visit_report",
+           "hostpairs.api.parameters", "hostpairs.api.passivetotal", "hostpairs.storage.api_users", "hostpairs.api.visit_report",
            "hostpairs.api.alert_events", "hostpairs.demoweb.story", "hostpairs.seeds.validation", "alembic.command")
 DRIVER = r"""
 import importlib, json, os, signal, sys, tempfile, time, traceback
@@ -410,7 +421,7 @@ def environment() -> dict[str, str]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
            "COLUMNS": "200", "BAD_INPUT_WORKERS": str(max(2, os.cpu_count() or 2)), "BAD_INPUT_TIMEOUT": str(TIMEOUT),
            "BAD_INPUT_PRELOAD": json.dumps(PRELOAD)}
-    for variable in ("HOSTPAIRS_DB", "HOSTPAIRS_API_KEYS", "HOSTPAIRS_HOST_RULES", "HOSTPAIRS_ALLOW_PRIVATE",
+    for variable in ("HOSTPAIRS_DB", "HOSTPAIRS_HOST_RULES", "HOSTPAIRS_ALLOW_PRIVATE",
                      "HOSTPAIRS_ALERT_FILE", "HOSTPAIRS_WEBHOOKS"):
         env.pop(variable, None)
     return env

@@ -7,10 +7,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import re
-import subprocess
-import sys
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -23,7 +19,7 @@ import psycopg
 import pytest
 
 from hostpairs.demoweb.server import PIXEL, VirtualWeb, html, js
-from tests.conftest import ROOT, run_cli, sqlite_url
+from tests.conftest import run_cli, served_api, sqlite_url
 
 BLOG = "https://www.blog-opt.com/"
 PAY = "https://www.pay-opt.com/"
@@ -177,73 +173,44 @@ def http_get(url: str, auth: str | None = None) -> tuple[int, dict, str | None]:
         return exc.code, json.loads(exc.read()), exc.headers.get("WWW-Authenticate")
 
 
-class Served:
-    """`hostpairs serve ARGS` running in its own process, until stopped."""
-
-    def __init__(self, *args: str, env: dict[str, str] | None = None):
-        pythonpath = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
-        environment = {**os.environ, "PYTHONPATH": pythonpath, "COLUMNS": "200"}
-        for name in ("HOSTPAIRS_API_KEYS", "HOSTPAIRS_DB"):
-            environment.pop(name, None)
-        environment.update(env or {})
-        self.process = subprocess.Popen([sys.executable, "-m", "hostpairs", "serve", *args], cwd=ROOT,
-                                        env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        watchdog = threading.Timer(60, self.process.kill)  # never hang the suite on a server that says nothing
-        watchdog.start()
-        self.banner = self.process.stderr.readline()
-        watchdog.cancel()
-        found = re.search(r"on http://([^/]+):(\d+)/", self.banner)
-        assert found, f"no banner: {self.banner!r} {self.process.stderr.read() if self.process.poll() is not None else ''}"
-        self.host, self.port = found.group(1), int(found.group(2))
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    def stop(self) -> None:
-        self.process.kill()
-        self.process.wait()
-        self.process.stderr.close()
-
-
 PAIRS = "/v2/host-attributes/pairs?query=blog-opt.com&direction=children"
 EMPTY = {"totalRecords": 0, "success": True, "facets": [], "results": []}
 
 
-def test_serve_refuses_a_non_loopback_address_without_keys(tmp_path: Path) -> None:
+def test_serve_refuses_a_non_loopback_address_without_api_users(tmp_path: Path) -> None:
     db = sqlite_url(tmp_path)
     refused = run_cli("serve", "--host", "0.0.0.0", "--port", "0", "--db", db, timeout=60)
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
-    assert "refusing to serve 0.0.0.0 without authentication: give --api-key USER:KEY" in refused.stderr
-    loopback = Served("--port", "0", "--db", db)  # on loopback, no keys are needed
-    try:
-        assert "no authentication, loopback only" in loopback.banner and loopback.host == "127.0.0.1"
-        assert http_get(loopback.url(PAIRS))[:2] == (200, EMPTY)
-    finally:
-        loopback.stop()
+    assert "refusing to serve 0.0.0.0 without API keys: add a user first (hostpairs users add EMAIL)" in refused.stderr
+    log: list[str] = []
+    with served_api("--db", db, log=log) as base:  # on loopback, no keys are needed while no user exists
+        assert base.startswith("http://127.0.0.1:") and "no API users: open, loopback only" in log[0]
+        assert http_get(base + PAIRS)[:2] == (200, EMPTY)
+    with served_api("--db", db, "--host", "::1") as base:  # IPv6
+        assert base.startswith("http://[::1]:") and http_get(base + PAIRS)[:2] == (200, EMPTY)
 
 
-@pytest.mark.parametrize("keys_from", ["option", "environment"])
-def test_serve_with_an_api_key_listens_beyond_loopback_behind_http_basic(keys_from: str, tmp_path: Path) -> None:
+def test_serve_beyond_loopback_asks_every_request_for_an_api_key(tmp_path: Path) -> None:
     db = sqlite_url(tmp_path)
-    if keys_from == "option":
-        served = Served("--host", "0.0.0.0", "--port", "0", "--db", db, "--api-key", "analyst@example.com:s3cret")
-    else:
-        served = Served("--host", "0.0.0.0", "--port", "0", "--db", db,
-                        env={"HOSTPAIRS_API_KEYS": "analyst@example.com:s3cret"})
-    try:
-        assert served.host == "0.0.0.0" and "HTTP Basic with 1 keys" in served.banner
-        for auth in (None, "analyst@example.com:wrong", "intruder@example.com:s3cret", "analyst@example.com:",
-                     "analyst@example.com:s3cret-and-more"):
-            status, body, challenge = http_get(served.url(PAIRS), auth)
+    added = run_cli("users", "add", "Analyst@Example.com", "--db", db, timeout=60)
+    assert added.returncode == 0, added.stderr
+    key = added.stdout.strip()
+    with served_api("--host", "0.0.0.0", "--db", db) as base:
+        url = base.replace("0.0.0.0", "127.0.0.1") + PAIRS
+        for auth in (None, "analyst@example.com:wrong", "intruder@example.com:" + key, "analyst@example.com:",
+                     f"analyst@example.com:{key}-and-more"):
+            status, body, challenge = http_get(url, auth)
             assert status == 401, auth
             assert set(body) == {"message"} and "authentication required" in body["message"]
             assert challenge and challenge.startswith("Basic ")
-        assert http_get(served.url(PAIRS), "analyst@example.com:s3cret")[:2] == (200, EMPTY)
-        status, body, _ = http_get(served.url("/v2/host-attributes/pairs?query=blog-opt.com&direction=up"),
-                                   "analyst@example.com:s3cret")
+        assert http_get(url, f"analyst@example.com:{key}")[:2] == (200, EMPTY)
+        status, body, _ = http_get(url.replace("children", "up"), f"analyst@example.com:{key}")
         assert status == 400 and "direction" in body["message"]
-    finally:
-        served.stop()
+    assert run_cli("users", "add", "other@example.com", "--db", db, timeout=60).returncode == 0
+    revoked = run_cli("users", "revoke", "analyst@example.com", "--db", db, timeout=60)
+    assert revoked.returncode == 0, revoked.stderr
+    with served_api("--db", db) as base:  # a revoked key opens nothing; with a user, loopback asks for keys too
+        assert http_get(base + PAIRS, f"analyst@example.com:{key}")[0] == 401
 
 
 def test_concurrency_auto_follows_the_cores_and_the_memory_and_reaches_the_crawl(

@@ -141,8 +141,9 @@ def test_pages_cover_every_pair_once_in_a_stable_order_with_an_exact_total(
         pages = [queries.pairs(session, "googletagmanager.com", "parents", paging=queries.Paging(page, 300))
                  for page in range(4)]
         again = queries.pairs(session, "googletagmanager.com", "parents", paging=queries.Paging(1, 300))
-        windowed = queries.pairs(session, "googletagmanager.com", "parents", start=SEEN + timedelta(days=600),
-                                 end=SEEN + timedelta(days=650), paging=queries.Paging(0, 20))
+        windowed = queries.pairs(session, "googletagmanager.com", "parents",
+                                 window=queries.Window(SEEN + timedelta(days=600), SEEN + timedelta(days=650)),
+                                 paging=queries.Paging(0, 20))
         default = queries.pairs(session, "googletagmanager.com", "parents")
     engine.dispose()
     assert [page.total for page in pages] == [expected] * 4

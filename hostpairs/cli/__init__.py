@@ -9,7 +9,7 @@ import click
 import typer
 from rich.markup import escape
 
-from hostpairs.cli import alerts, crawling, demo, distributed, importing, lookups, pruning, seeds, serving
+from hostpairs.cli import alerts, crawling, demo, distributed, importing, lookups, pruning, seeds, serving, users
 from hostpairs.cli.common import err
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=(
@@ -20,6 +20,7 @@ for topic in (crawling, distributed, lookups, importing, pruning, serving, demo)
 app.add_typer(seeds.app, name="seeds")
 app.add_typer(alerts.app, name="alerts")
 app.add_typer(distributed.frontier_app, name="frontier")
+app.add_typer(users.app, name="users")
 
 
 def main() -> None:

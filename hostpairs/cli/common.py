@@ -21,10 +21,10 @@ PageOption = typer.Option(None, "--page", help="Which page, counting from 0 as P
 T = TypeVar("T")
 
 
-def fail(message: str) -> NoReturn:
-    """Print a one-line error and exit non-zero."""
+def fail(message: str, status: int = 2) -> NoReturn:
+    """Print a one-line error and exit with `status` (2 unless a command documents another)."""
     err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
-    raise typer.Exit(2)
+    raise typer.Exit(status)
 
 
 def checked(parse: Callable[..., T], *args: object) -> T:

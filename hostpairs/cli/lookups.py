@@ -24,7 +24,7 @@ def lookup(
     direction: Direction = typer.Option(Direction.children, help="children: what HOST references; parents: who references HOST."),
     cause: str | None = typer.Option(None, help="Only this cause (iframe.src, script.src, redirect, ...)."),
     start: str | None = typer.Option(None, help="Only pairs still seen on or after this date (UTC)."),
-    end: str | None = typer.Option(None, help="Only pairs already seen on or before this date (UTC)."),
+    end: str | None = typer.Option(None, help="Only pairs already seen on or before this date (UTC; a date: that whole day)."),
     limit: int | None = LimitOption,
     page: int | None = PageOption,
     db: str | None = DbOption,
@@ -33,14 +33,14 @@ def lookup(
     """Host pairs of HOST, as PassiveTotal's /v2/host-attributes/pairs answered."""
     from hostpairs.api import parameters
     from hostpairs.api.passivetotal import pairs_response
-    from hostpairs.storage.queries import pairs
+    from hostpairs.storage.queries import Window, pairs
 
     query = checked(parameters.host, host)
     chosen_cause = checked(parameters.cause, cause)
-    start_at, end_at = checked(parameters.date, start, "--start"), checked(parameters.date, end, "--end")
+    window = Window(checked(parameters.date, start, "--start"), checked(parameters.end_date, end, "--end"))
     paging = checked(parameters.paging, page, limit)
     with sessions_for(db)() as session:
-        response = pairs_response(pairs(session, query.value, direction.value, chosen_cause, start_at, end_at, paging))
+        response = pairs_response(pairs(session, query.value, direction.value, chosen_cause, window, paging))
     emit(response, as_json, PAIR_COLUMNS, f"{response['totalRecords']} host pairs ({direction.value} of {query.value})",
          paging)
 
@@ -59,7 +59,7 @@ def resolutions(host: str = typer.Argument(..., help="Host name (subdomains too)
     paging = checked(parameters.paging, page, limit)
     with sessions_for(db)() as session:
         response = passive_dns_response(query.value, query.is_ip,
-                                        stored_resolutions(session, query.value, query.is_ip, paging))
+                                        stored_resolutions(session, query.value, query.is_ip, paging=paging))
     emit(response, as_json, ("value", "resolve", "recordType", "firstSeen", "lastSeen"),
          f"{response['totalRecords']} resolutions of {query.value}", paging)
 
@@ -104,7 +104,7 @@ def trackers(
 ) -> None:
     """Tracking IDs of HOST, or with --search VALUE the hosts sharing a tracking ID (the pivot)."""
     from hostpairs.api import parameters
-    from hostpairs.api.passivetotal import tracker_search_response, trackers_response
+    from hostpairs.api.passivetotal import entities_response, trackers_response
     from hostpairs.storage.queries import host_trackers, tracker_hosts
 
     if (host is None) == (search is None):
@@ -113,13 +113,13 @@ def trackers(
     if search is not None:
         value, chosen_type = checked(parameters.tracker_value, search), checked(parameters.tracker_type, tracker_type)
         with sessions_for(db)() as session:
-            response = tracker_search_response(tracker_hosts(session, value, chosen_type, paging))
+            response = entities_response(tracker_hosts(session, value, chosen_type, paging=paging))
         emit(response, as_json, ("entity", "firstSeen", "lastSeen"), f"{response['totalRecords']} hosts with {value}",
              paging)
         return
     query = checked(parameters.host, host or "")
     with sessions_for(db)() as session:
-        response = trackers_response(host_trackers(session, query.value, paging))
+        response = trackers_response(host_trackers(session, query.value, paging=paging))
     emit(response, as_json, ("hostname", "attributeType", "attributeValue", "firstSeen", "lastSeen"),
          f"{response['totalRecords']} trackers of {query.value}", paging)
 
@@ -145,7 +145,7 @@ def cookies(
     cookie_domain = checked(parameters.host, domain).value if domain else None
     paging = checked(parameters.paging, page, limit)
     with sessions_for(db)() as session:
-        response = cookies_response(stored_cookies(session, query, name, cookie_domain, paging),
+        response = cookies_response(stored_cookies(session, query, name, cookie_domain, paging=paging),
                                     with_third_party=not as_json)
     emit(response, as_json, ("hostname", "cookieName", "cookieDomain", "thirdParty", "firstSeen", "lastSeen"),
          f"{response['totalRecords']} cookies", paging)
@@ -162,6 +162,6 @@ def components(host: str = typer.Argument(...), limit: int | None = LimitOption,
     query = checked(parameters.host, host)
     paging = checked(parameters.paging, page, limit)
     with sessions_for(db)() as session:
-        response = components_response(host_components(session, query.value, paging))
+        response = components_response(host_components(session, query.value, paging=paging))
     emit(response, as_json, ("hostname", "category", "label", "version", "firstSeen", "lastSeen"),
          f"{response['totalRecords']} components of {query.value}", paging)
