@@ -72,22 +72,23 @@ SORTS = ("lastSeen", "firstSeen")
 ORDERS = ("desc", "asc")
 
 
+def _one_of(value: str | None, name: str, choices: tuple[str, ...]) -> str:
+    """`value` if it is one of `choices`; the first of them when not given."""
+    if value in (None, ""):
+        return choices[0]
+    if value not in choices:
+        raise InvalidQuery(f"{name}: not one of {', '.join(choices)}: {value!r}")
+    return value
+
+
 def sort(value: str | None) -> str:
     """PassiveTotal's `sort`: lastSeen (the default) or firstSeen."""
-    if value in (None, ""):
-        return "lastSeen"
-    if value not in SORTS:
-        raise InvalidQuery(f"sort: not one of {', '.join(SORTS)}: {value!r}")
-    return value
+    return _one_of(value, "sort", SORTS)
 
 
 def order(value: str | None) -> str:
     """PassiveTotal's `order`: desc (the default) or asc."""
-    if value in (None, ""):
-        return "desc"
-    if value not in ORDERS:
-        raise InvalidQuery(f"order: not one of {', '.join(ORDERS)}: {value!r}")
-    return value
+    return _one_of(value, "order", ORDERS)
 
 
 def direction(value: str) -> str:

@@ -5,7 +5,7 @@ shapes: every list paged by `page` (from 0) and `limit` (default 2,000) with an 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
@@ -56,38 +56,34 @@ Listed = Annotated[Listing, Depends(listing)]
 Ordered = Annotated[queries.Ordering, Depends(ordering)]
 
 
-def answer(body: dict[str, Any]) -> JSONResponse:
-    return JSONResponse(body)
-
-
 # --- host attributes ----------------------------------------------------------------------------
 
 @router.get("/host-attributes/pairs", summary="Host pairs of a host: what it references, or who references it")
 def host_pairs(db: DB, listed: Listed, query: QueryParam,
                direction: Annotated[str, Query(description="children or parents.")]) -> JSONResponse:
     host = parameters.host(query)
-    return answer(passivetotal.pairs_response(queries.pairs(
+    return JSONResponse(passivetotal.pairs_response(queries.pairs(
         db, host.value, parameters.direction(direction), None, listed.window, listed.paging)))
 
 
 @router.get("/host-attributes/trackers", summary="Tracker IDs seen on a host")
 def host_trackers(db: DB, listed: Listed, query: QueryParam) -> JSONResponse:
     host = parameters.host(query)
-    return answer(passivetotal.trackers_response(
+    return JSONResponse(passivetotal.trackers_response(
         queries.host_trackers(db, host.value, listed.window, listed.paging), host.is_ip))
 
 
 @router.get("/host-attributes/components", summary="Web technologies seen on a host")
 def host_components(db: DB, listed: Listed, query: QueryParam) -> JSONResponse:
     host = parameters.host(query)
-    return answer(passivetotal.components_response(
+    return JSONResponse(passivetotal.components_response(
         queries.host_components(db, host.value, listed.window, listed.paging), host.is_ip))
 
 
 @router.get("/host-attributes/cookies", summary="Cookies a visit of a host ended with")
 def host_cookies(db: DB, listed: Listed, query: QueryParam) -> JSONResponse:
     host = parameters.host(query)
-    return answer(passivetotal.cookies_response(
+    return JSONResponse(passivetotal.cookies_response(
         queries.cookies(db, host.value, window=listed.window, paging=listed.paging), is_ip=host.is_ip))
 
 
@@ -100,8 +96,8 @@ ResultType = Annotated[str, Path(description="hosts or addresses (the IPs the ho
 def _tracker_entities(db: Session, value: str, tracker_type: str | None, addresses: bool, listed: Listing,
                       order: queries.Ordering | None) -> JSONResponse:
     if tracker_type is not None and tracker_type not in TRACKER_TYPES:  # a type hostpairs never records
-        return answer(passivetotal.entities_response(queries.Page([], 0)))
-    return answer(passivetotal.entities_response(queries.tracker_hosts(
+        return JSONResponse(passivetotal.entities_response(queries.Page([], 0)))
+    return JSONResponse(passivetotal.entities_response(queries.tracker_hosts(
         db, parameters.tracker_value(value), tracker_type, addresses, listed.window, order, listed.paging)))
 
 
@@ -129,7 +125,7 @@ def tracker_entities(db: DB, listed: Listed, order: Ordered, value: str, result_
 
 @router.get("/cookies/name/{name}/{result_type}", summary="Hosts (or addresses) that set a cookie of this name")
 def cookie_name_entities(db: DB, listed: Listed, order: Ordered, name: str, result_type: ResultType) -> JSONResponse:
-    return answer(passivetotal.entities_response(queries.cookie_hosts(
+    return JSONResponse(passivetotal.entities_response(queries.cookie_hosts(
         db, name=name, addresses=result_type == "addresses", window=listed.window, ordering=order,
         paging=listed.paging)))
 
@@ -137,7 +133,7 @@ def cookie_name_entities(db: DB, listed: Listed, order: Ordered, name: str, resu
 @router.get("/cookies/domain/{domain}/{result_type}",
             summary="Hosts (or addresses) that set cookies for this domain (and its subdomains)")
 def cookie_domain_entities(db: DB, listed: Listed, order: Ordered, domain: str, result_type: ResultType) -> JSONResponse:
-    return answer(passivetotal.entities_response(queries.cookie_hosts(
+    return JSONResponse(passivetotal.entities_response(queries.cookie_hosts(
         db, domain=parameters.host(domain).value, addresses=result_type == "addresses", window=listed.window,
         ordering=order, paging=listed.paging)))
 
@@ -147,14 +143,14 @@ def cookie_domain_entities(db: DB, listed: Listed, order: Ordered, domain: str, 
 @router.get("/dns/passive", summary="Resolutions the crawler observed for a host (and subdomains) or an IP")
 def passive_dns(db: DB, listed: Listed, query: QueryParam) -> JSONResponse:
     host = parameters.host(query)
-    return answer(passivetotal.passive_dns_response(host.value, host.is_ip, queries.resolutions(
+    return JSONResponse(passivetotal.passive_dns_response(host.value, host.is_ip, queries.resolutions(
         db, host.value, host.is_ip, listed.window, listed.paging)))
 
 
 @router.get("/dns/passive/unique", summary="The distinct answers of passive DNS, with how often each was seen")
 def passive_dns_unique(db: DB, listed: Listed, query: QueryParam) -> JSONResponse:
     host = parameters.host(query)
-    return answer(passivetotal.unique_resolutions_response(host.value, host.is_ip, queries.unique_resolutions(
+    return JSONResponse(passivetotal.unique_resolutions_response(host.value, host.is_ip, queries.unique_resolutions(
         db, host.value, host.is_ip, listed.window, listed.paging)))
 
 
@@ -165,14 +161,14 @@ def subdomains(db: DB, query: QueryParam) -> JSONResponse:
     host = parameters.host(query.removeprefix("*."))
     if host.is_ip:
         raise parameters.InvalidQuery(f"not a domain: {query!r}")
-    return answer({"success": True, "queryValue": query, "primaryDomain": host.value,
+    return JSONResponse({"success": True, "queryValue": query, "primaryDomain": host.value,
                    "subdomains": queries.subdomains(db, host.value)})
 
 
 @router.get("/account", summary="The account the API key belongs to (clients test their credentials with it)")
 def account(request: Request) -> JSONResponse:
     user = request.scope.get("state", {}).get("user")
-    return answer({"success": True, "username": user or "anonymous", "firstName": None, "lastName": None,
+    return JSONResponse({"success": True, "username": user or "anonymous", "firstName": None, "lastName": None,
                    "organization": "hostpairs", "accountType": "hostpairs", "searchApiQuota": None})
 
 
@@ -185,7 +181,7 @@ def summary(db: DB, query: QueryParam) -> JSONResponse:
              "trackers": f"/v2/host-attributes/trackers?query={host.value}",
              "components": f"/v2/host-attributes/components?query={host.value}",
              "cookies": f"/v2/host-attributes/cookies?query={host.value}"}
-    return answer({
+    return JSONResponse({
         "success": True, "name": host.value, "type": "ip" if host.is_ip else "hostname",
         "link": f"/?query={host.value}", "netblock": None, "os": None, "asn": None, "hosting_provider": None,
         "data_summary": {

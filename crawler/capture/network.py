@@ -151,7 +151,7 @@ class NetworkLog:
 
     def _on_window_open(self, params: dict[str, Any]) -> None:
         """A popup (window.open, a link or form targeting a new window): recorded from the page that
-        opened it, never loaded — the crawler closes popups and refuses their requests."""
+        opened it, never loaded — Chromium's popup blocker keeps it from opening."""
         self.popups += 1
         if not self._count_new():
             return
