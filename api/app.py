@@ -2,7 +2,8 @@
 
 - `/v2/...`: the PassiveTotal calls the clients make (api/pt_routes.py);
 - `/api/v1/...`: hostpairs' own (api/native.py);
-- `/openapi.json`, `/docs` (interactive, no CDN), `/`: the look-up page.
+- `/api/v1/...` for the web app too (api/pivots.py): search, a host's facts and timeline, visits;
+- `/`: the web app (api/web/, static files, no build step); `/openapi.json`, `/docs` (no CDN).
 
 Every error is JSON `{"message": ...}`: 400 for a bad parameter, 401 (with WWW-Authenticate)
 before routing — so an unknown path asked without a key is a 401, with one a 404 —, 405 with
@@ -23,7 +24,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException
 
-from hostpairs.api import native, pt_routes
+from hostpairs.api import export_routes, native, pivots, pt_routes
 from hostpairs.api.auth import Authentication, RateLimit
 from hostpairs.api.middleware import AccessLog, ASGIApp, JsonBodyParameters, RequestLimits, ResponseCache
 from hostpairs.api.parameters import DIRECTIONS, MAX_LIMIT, ORDERS, SORTS, InvalidQuery
@@ -31,13 +32,14 @@ from hostpairs.extractors.host_pairs import CAUSES
 from hostpairs.extractors.records import SEVERITIES
 
 logger = logging.getLogger(__name__)
-PAGE = Path(__file__).with_name("page.html")
+WEB = Path(__file__).with_name("web")
 DEFAULT_RATE_LIMIT = 600
 """Requests a minute each API user may make (`--rate-limit`; 0: no limit)."""
 DEFAULT_CACHE_SECONDS = 5.0
 """Seconds a look-up's answer is reused for the same question (`--cache-seconds`; 0: never)."""
-UNCACHED = ("/api/v1/alerts", "/api/v1/seed-groups", "/v2/account")
-"""Answers that change with every action or differ by user: never reused."""
+UNCACHED = ("/api/v1/alerts", "/api/v1/seed-groups", "/v2/account", "/api/v1/export")
+"""Answers that change with every action or differ by user, and exports (streamed, never held): never
+reused."""
 
 
 def create_app(sessions: sessionmaker[Session], keys_required: bool = False,
@@ -51,6 +53,8 @@ def create_app(sessions: sessionmaker[Session], keys_required: bool = False,
                               "observed by the hostpairs crawler: PassiveTotal's v2 calls and hostpairs' own.")
     app.state.sessions = sessions
     app.include_router(native.router)
+    app.include_router(pivots.router)
+    app.include_router(export_routes.router)
     app.include_router(pt_routes.router)
     _add_error_handlers(app)
     _add_pages(app)
@@ -142,10 +146,11 @@ def _add_pages(app: FastAPI) -> None:
                                    swagger_css_url="/docs/assets/swagger-ui.css",
                                    swagger_favicon_url="/docs/assets/favicon-32x32.png")
 
+    app.mount("/app", StaticFiles(directory=WEB), name="web-app")
+
     @app.get("/", include_in_schema=False)
-    @app.get("/index.html", include_in_schema=False)
-    def page() -> FileResponse:
-        return FileResponse(PAGE, media_type="text/html; charset=utf-8")
+    def web_app() -> FileResponse:
+        return FileResponse(WEB / "index.html", media_type="text/html; charset=utf-8")
 
 
 def app_from_environment() -> ASGIApp:

@@ -15,9 +15,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from hostpairs.api.middleware import ASGIApp, Receive, Scope, Send, send_json
 from hostpairs.storage import api_users
 
-PUBLIC_PATHS = frozenset({"/", "/index.html", "/openapi.json", "/docs", "/docs/oauth2-redirect"})
-"""Paths that hold no data: the look-up page, the API's schema and its docs."""
-PUBLIC_PREFIXES = ("/docs/assets/",)
+PUBLIC_PATHS = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect"})
+"""Paths that hold no data: the API's schema and its docs, the web app's code. The web app's
+page itself asks for a key (the browser then sends it with the app's every request)."""
+PUBLIC_PREFIXES = ("/docs/assets/", "/app/")
 
 CREDENTIALS_TTL = 30.0
 """Seconds a checked user name and key are trusted without asking the database again (a revoked

@@ -14,7 +14,6 @@ from hostpairs.api import parameters
 from hostpairs.api.alert_events import alert_event
 from hostpairs.api.passivetotal import pt_time
 from hostpairs.api.pt_routes import DB
-from hostpairs.api.visit_report import visit_report
 from hostpairs.extractors.records import SEVERITIES
 from hostpairs.storage import alerts, queries, schedules
 from hostpairs.storage.models import Visit
@@ -64,7 +63,8 @@ def acknowledge_alerts(db: DB, ids: Annotated[list[int], Body(embed=True, descri
     return JSONResponse({"acknowledged": ids})
 
 
-def _visit_summary(visit: Visit) -> dict[str, object]:
+def visit_summary(visit: Visit) -> dict[str, object]:
+    """A visit in a list of visits."""
     return {"id": visit.id, "requestedUrl": visit.requested_url, "finalUrl": visit.final_url, "mode": visit.mode,
             "started": pt_time(visit.started_at), "status": visit.status, "error": visit.error,
             "seedGroup": visit.seed_group}
@@ -78,16 +78,8 @@ def list_visits(db: DB, url: Annotated[str | None, Query(description="A visited 
         raise parameters.InvalidQuery("give either url or host")
     size = _limit(limit)
     found = queries.visits(db, url, parameters.host(host).value if host else None, _id_cursor(cursor), size)
-    return JSONResponse({"visits": [_visit_summary(v) for v in found],
+    return JSONResponse({"visits": [visit_summary(v) for v in found],
                          "next": str(found[-1].id) if len(found) == size else None})
-
-
-@router.get("/visits/{visit_id}", summary="One visit's evidence: frame tree, redirect chains, every dependency")
-def one_visit(db: DB, visit_id: int) -> JSONResponse:
-    visit = db.get(Visit, visit_id)
-    if visit is None:
-        return JSONResponse({"message": f"no visit with id {visit_id}"}, status_code=404)
-    return JSONResponse(visit_report(visit))
 
 
 @router.get("/seed-groups", summary="Seed groups: schedule, last and next run, the watcher's heartbeat")
@@ -139,5 +131,5 @@ def pairs(db: DB, host: Annotated[str, Query(description="Host name (subdomains 
         following = base64.urlsafe_b64encode(json.dumps(queries.pair_key(found[-1], chosen)).encode()).decode().rstrip("=")
     return JSONResponse({
         "pairs": [{"parent": p.parent, "child": p.child, "cause": p.cause, "firstSeen": pt_time(p.first_seen),
-                   "lastSeen": pt_time(p.last_seen)} for p in found],
+                   "lastSeen": pt_time(p.last_seen), "visitCount": p.visit_count} for p in found],
         "next": following})

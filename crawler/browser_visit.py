@@ -22,6 +22,7 @@ from scrapy.settings import BaseSettings
 
 from hostpairs.crawler.browsing import STEP_TIMEOUT, PageUnresponsive, pass_page_time, simulate_user
 from hostpairs.crawler.capture import BrowserCapture, CaptureLimits
+from hostpairs.crawler.capture.dom import viewport_screenshot
 from hostpairs.crawler.capture.page_scripts import storm_caps_js
 from hostpairs.crawler.errors import one_line
 from hostpairs.crawler.safety import AddressGuard
@@ -102,6 +103,9 @@ class _Visit:
     dialogs: int = 0
     page_time: float = 0.0
     """Seconds of the page's timers fast-forwarded after the user simulation (0: the clock is the page's own)."""
+    screenshots: bool = True
+    """Whether the viewport is photographed after the user simulation."""
+    screenshot: bytes | None = None
 
     @property
     def over(self) -> bool:
@@ -117,7 +121,8 @@ def _visit_of(request: scrapy.Request) -> _Visit:
     visit = request.meta.get("hostpairs_visit")
     if visit is None:
         visit = request.meta["hostpairs_visit"] = _Visit(request.meta.get("hostpairs_limits") or VisitLimits(),
-                                                         page_time=request.meta.get("hostpairs_page_time") or 0.0)
+                                                         page_time=request.meta.get("hostpairs_page_time") or 0.0,
+                                                         screenshots=request.meta.get("hostpairs_screenshots", True))
     return visit
 
 
@@ -148,6 +153,7 @@ def browser_meta(settings: BaseSettings, prepare_page: Any) -> dict[str, Any]:
         # visit its user simulation and final DOM (`browse` waits for load a bounded time).
         "playwright_page_goto_kwargs": {"wait_until": "domcontentloaded"},
         "hostpairs_limits": VisitLimits.from_settings(settings),
+        "hostpairs_screenshots": settings.getbool("HOSTPAIRS_SCREENSHOTS"),
     }
 
 
@@ -357,6 +363,8 @@ async def _browse(page: Page, visit: _Visit, capture: BrowserCapture, dwell: flo
         await simulate_user(page, dwell)
         if visit.page_time > 0:
             await pass_page_time(page, visit.page_time)
+        if visit.screenshots:
+            visit.screenshot = await viewport_screenshot(page)
 
     page_answers = True
     try:
@@ -373,6 +381,7 @@ async def _browse(page: Page, visit: _Visit, capture: BrowserCapture, dwell: flo
     finally:
         await close_quietly(page.context.close())
     result.load_finished = load_finished
+    result.screenshot = visit.screenshot
     if not load_finished and error is None and load_wait is not None:
         limits_hit = (f"load wait {load_wait:g} s", *limits_hit)
     result.limits_hit = _merged(limits_hit, visit.limits_hit(), result.limits_hit)

@@ -33,6 +33,7 @@ class CrawlOptions:
     """A worker's frontier (`hostpairs worker --frontier`): visits come from it."""
     frontier_lease: float = defaults.HOSTPAIRS_FRONTIER_LEASE
     exit_when_idle: float = defaults.HOSTPAIRS_EXIT_WHEN_IDLE
+    screenshots: bool = defaults.HOSTPAIRS_SCREENSHOTS
     concurrency: int | None = None
     """Visits at once (`--concurrency`; default: the mode's own, CONCURRENT_REQUESTS or
     HOSTPAIRS_STATIC_CONCURRENCY)."""
@@ -60,6 +61,7 @@ class CrawlOptions:
             "HOSTPAIRS_FRONTIER_LEASE": self.frontier_lease,
             "HOSTPAIRS_EXIT_WHEN_IDLE": self.exit_when_idle,
             "HOSTPAIRS_WORKER_OPTIONS": list(self.worker_options),
+            "HOSTPAIRS_SCREENSHOTS": self.screenshots,
             "LOG_LEVEL": "INFO" if self.verbose else "ERROR",
         } | ({} if self.concurrency is None else {
             "CONCURRENT_REQUESTS": self.concurrency, "CONCURRENT_REQUESTS_PER_DOMAIN": self.concurrency,
@@ -80,6 +82,8 @@ class CrawlOptions:
             args += ["--webhook", url]
         if self.concurrency is not None:
             args += ["--concurrency", str(self.concurrency)]
+        if not self.screenshots:
+            args.append("--no-screenshots")
         if self.verbose:
             args.append("--verbose")
         return args

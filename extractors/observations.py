@@ -124,6 +124,8 @@ class PageCapture:
     (a page whose load never comes is browsed anyway)."""
     limits_hit: tuple[str, ...] = ()
     """The per-visit limits this visit ran into, e.g. "load wait 10 s"."""
+    screenshot: bytes | None = None
+    """Browser mode: the viewport after the user simulation, as JPEG (HOSTPAIRS_SCREENSHOTS)."""
 
     @property
     def failed(self) -> bool:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from sqlalchemy import (
+    LargeBinary,
     BigInteger,
     Boolean,
     DateTime,
@@ -200,6 +201,17 @@ class IpResolutionSummary(Base):
     hostnames: Mapped[int] = mapped_column(BigInteger)
     first_seen: Mapped[datetime] = mapped_column(DateTime)
     last_seen: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Screenshot(Base):
+    """The viewport of a browser visit after its user simulation (JPEG, at most ~200 KB), pruned
+    with the rest of the visit's evidence."""
+
+    __tablename__ = "screenshots"
+
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"), primary_key=True)
+    media_type: Mapped[str] = mapped_column(String(32))
+    image: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class PairEvidence(Base):

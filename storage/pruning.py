@@ -11,9 +11,9 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from hostpairs.storage.models import Dependency, Form, Frame, PairEvidence, Visit
+from hostpairs.storage.models import Dependency, Form, Frame, PairEvidence, Screenshot, Visit
 
-EVIDENCE = (PairEvidence, Dependency, Frame, Form)
+EVIDENCE = (PairEvidence, Dependency, Frame, Form, Screenshot)
 BATCH = 500
 """Visits pruned per transaction: each transaction stays short, so crawls writing meanwhile wait little."""
 

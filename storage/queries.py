@@ -15,12 +15,15 @@ from sqlalchemy import Row, Select, and_, func, or_, select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from hostpairs.storage.models import (
+    Alert,
     Component,
     Cookie,
+    Dependency,
     HostPair,
     HostPairCount,
     IpResolutionSummary,
     Resolution,
+    Screenshot,
     Tracker,
     Visit,
     reversed_host,
@@ -92,13 +95,14 @@ def _paged(session: Session, statement: Select, paging: Paging, count: Select | 
 
 
 class PairRow(NamedTuple):
-    """A host pair as look-ups return it."""
+    """A host pair as look-ups return it (`visit_count`: only where a look-up reads it)."""
 
     parent: str
     child: str
     cause: str
     first_seen: datetime
     last_seen: datetime
+    visit_count: int | None = None
 
 
 RESOLUTION = (Resolution.hostname, Resolution.ip, Resolution.first_seen, Resolution.last_seen, Resolution.visit_count,
@@ -145,15 +149,16 @@ def pairs_after(session: Session, host: str, direction: str, causes: tuple[str, 
     cheap on the thousandth page as on the first."""
     children = direction == "children"
     matched, other = (HostPair.parent_reversed, HostPair.child) if children else (HostPair.child_reversed, HostPair.parent)
-    statement = select(matched, other, HostPair.cause, HostPair.first_seen, HostPair.last_seen).where(
+    statement = select(matched, other, HostPair.cause, HostPair.first_seen, HostPair.last_seen,
+                       HostPair.visit_count).where(
         host_filter(matched, host), *window.conditions(HostPair.first_seen, HostPair.last_seen))
     if causes:
         statement = statement.where(HostPair.cause.in_(causes))
     if after is not None:
         statement = statement.where(tuple_(matched, other, HostPair.cause) > tuple_(*after))
     rows = session.connection().execute(statement.order_by(matched, other, HostPair.cause).limit(limit)).all()
-    return [PairRow(unreversed(m), o, k, f, l) if children else PairRow(o, unreversed(m), k, f, l)
-            for m, o, k, f, l in rows]
+    return [PairRow(unreversed(m), o, k, f, l, n) if children else PairRow(o, unreversed(m), k, f, l, n)
+            for m, o, k, f, l, n in rows]
 
 
 def pair_key(pair: PairRow, direction: str) -> tuple[str, str, str]:
@@ -295,6 +300,52 @@ def host_components(session: Session, host: str, window: Window = Window(), pagi
                                                     *window.conditions(Component.first_seen, Component.last_seen))
                   .order_by(Component.hostname_reversed, Component.category, Component.label, Component.version),
                   paging)
+
+
+def tracker_values(session: Session, text: str) -> list[str]:
+    """The tracker values stored that are `text`, any case (as stored)."""
+    return list(session.execute(select(Tracker.attribute_value).where(
+        func.lower(Tracker.attribute_value) == text.lower()).distinct().limit(10)).scalars())
+
+
+def tracker_host_counts(session: Session, values: set[str]) -> dict[str, int]:
+    """How many hosts share each tracker value (by its lower-case form)."""
+    if not values:
+        return {}
+    value = func.lower(Tracker.attribute_value)
+    return dict(session.execute(select(value, func.count(Tracker.hostname.distinct()))
+                                .where(value.in_({v.lower() for v in values})).group_by(value)).all())
+
+
+def cookie_name_exists(session: Session, name: str) -> bool:
+    """Whether any visit ended with a cookie of this name."""
+    return session.execute(select(Cookie.id).where(Cookie.cookie_name == name).limit(1)).first() is not None
+
+
+def host_alerts(session: Session, host: str, limit: int) -> list[Alert]:
+    """Alerts whose page or new child is `host` or one of its subdomains, newest first."""
+    below = "%." + host
+    return list(session.scalars(
+        select(Alert).join(Visit, Visit.id == Alert.visit_id)
+        .where(or_(Alert.child_host == host, Alert.child_host.like(below), Visit.host == host, Visit.host.like(below)))
+        .order_by(Alert.id.desc()).limit(limit)))
+
+
+def previous_visit(session: Session, visit: Visit) -> Visit | None:
+    """The visit of the same URL before `visit`."""
+    return session.scalar(select(Visit).where(Visit.requested_url == visit.requested_url, Visit.id < visit.id)
+                          .order_by(Visit.id.desc()).limit(1))
+
+
+def visit_hosts(session: Session, visit_id: int) -> set[str]:
+    """The hosts a visit's page loaded anything from."""
+    return set(session.execute(select(Dependency.host).where(Dependency.visit_id == visit_id,
+                                                             Dependency.host.is_not(None)).distinct()).scalars())
+
+
+def has_screenshot(session: Session, visit_id: int) -> bool:
+    """Whether the visit's screenshot is stored (without reading it)."""
+    return session.execute(select(Screenshot.visit_id).where(Screenshot.visit_id == visit_id)).first() is not None
 
 
 MAX_SUBDOMAINS = 10_000

@@ -26,6 +26,7 @@ from hostpairs.storage.models import (
     HostPair,
     PairEvidence,
     Resolution,
+    Screenshot,
     Tracker,
     Visit,
 )
@@ -176,6 +177,8 @@ def store_visit(sessions: sessionmaker[Session], records: VisitRecords, changes:
         ]
         session.add(visit)
         session.flush()
+        if capture.screenshot:
+            session.add(Screenshot(visit_id=visit.id, media_type="image/jpeg", image=capture.screenshot))
 
         pair_keys = sorted({(e.parent, e.child, e.cause) for e in records.pairs})
         pair_ids, new_pairs = upsert_pairs(session, pair_keys, seen)  # (under the write lock the visit took)

@@ -106,6 +106,7 @@ GOOD_ARGUMENTS: dict[str, tuple[str, ...]] = {
     "worker": ("--frontier", "redis://127.0.0.1:6379/15", *HARMLESS),  # (a ping: nothing is written there)
     "import": ("valid.toml",), "prune": ("--keep-visits", "5"), "serve": ("--port", "0"), "demo": ("--dwell", "0"), "seeds status": (), "alerts": (), "alerts ack": ("1",),
     "users add": ("someone@example.com",), "users list": (), "users revoke": ("someone@example.com",),
+    "export": ("pairs", "--format", "csv"),
 }
 UNREADABLE_DATABASES = {
     "random bytes": "sqlite:///garbage.db", "a directory": "sqlite:///directory.db", "a PNG": "sqlite:///picture.db",
@@ -229,6 +230,15 @@ HAND_WRITTEN = [
     case("users add", "a colon in the address", "a:b@example.com", message="invalid e-mail address"),
     case("users add", "an address without a dot in its domain", "analyst@localhost", message="invalid e-mail address"),
     case("users revoke", "no e-mail address", "analyst", message="invalid e-mail address 'analyst'"),
+    # exports
+    case("export", "a data set it does not have", "visits", "--format", "csv", message="'visits' is not one of"),
+    case("export", "no format", "pairs", message="Missing option '--format'"),
+    case("export", "a query of alerts", "alerts", "--format", "csv", "--query", "shop.example",
+         message="query: alerts are exported whole"),
+    case("export", "a direction without a query", "pairs", "--format", "csv", "--direction", "parents",
+         message="direction: only for pairs with a query"),
+    case("export", "words for --since", "pairs", "--format", "csv", "--since", "last week", message="since: not a date"),
+    case("export", "a host that is not", "pairs", "--format", "csv", "--query", "a..b", message="not a host name"),
     # demo: nothing it could refuse but its database and its numbers (derived below)
     # seeds
     case("seeds validate", "a syntax error", "syntax-error.toml", message="syntax-error.toml:3: invalid TOML"),

@@ -14,7 +14,8 @@ from hostpairs.crawler.recording import record_visit
 from hostpairs.extractors.observations import FrameObservation, PageCapture, RequestObservation
 from hostpairs.storage.alerts import known_hosts
 from hostpairs.storage.db import open_database, session_factory
-from hostpairs.storage.models import Dependency, Form, Frame, HostPair, PairEvidence, Resolution, Tracker, Visit
+from hostpairs.storage.models import (Dependency, Form, Frame, HostPair, PairEvidence, Resolution, Screenshot, Tracker,
+                                      Visit)
 from tests.conftest import run_cli, sqlite_url
 
 DAY = 86_400
@@ -28,7 +29,7 @@ def capture(page: str, started_at: float, script_host: str) -> PageCapture:
                                               remote_ip="198.51.100.7"),
                            RequestObservation(f"https://{script_host}/a.js", "script", frame_chain=(page,),
                                               remote_ip="203.0.113.9")],
-                       frames=[FrameObservation("top", None, page)])
+                       frames=[FrameObservation("top", None, page)], screenshot=b"\xff\xd8 a screenshot \xff\xd9")
 
 
 def aggregates(session: Session) -> dict[str, set[tuple]]:
@@ -43,7 +44,7 @@ def aggregates(session: Session) -> dict[str, set[tuple]]:
 def evidence_of(session: Session) -> dict[int, int]:
     """Visit id: how many evidence rows it has."""
     counts: dict[int, int] = {}
-    for model in (PairEvidence, Dependency, Frame, Form):
+    for model in (PairEvidence, Dependency, Frame, Form, Screenshot):
         for visit_id, count in session.execute(select(model.visit_id, func.count()).group_by(model.visit_id)):
             counts[visit_id] = counts.get(visit_id, 0) + count
     return counts
@@ -71,7 +72,7 @@ def test_prune_keeps_the_window_and_every_aggregate(kind: str, tmp_path: Path, r
 
     result = run_cli("prune", "--keep-visits", "2", "--db", url)
     assert result.returncode == 0, result.stderr
-    assert ("pruned the evidence of 6 visits (pair evidence: 6, dependencies: 12, frames: 6, forms: 0)"
+    assert ("pruned the evidence of 6 visits (pair evidence: 6, dependencies: 12, frames: 6, forms: 0, screenshots: 6)"
             in result.stdout)
     with sessions() as session:
         kept = set(evidence_of(session))

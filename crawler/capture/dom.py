@@ -1,4 +1,5 @@
-"""What the page's final DOM holds, read at the end of a visit: links, forms, markup, cookies."""
+"""What the page's final DOM holds, read at the end of a visit: links, forms, markup, cookies,
+and the viewport's screenshot."""
 
 from __future__ import annotations
 
@@ -71,3 +72,22 @@ async def read_cookies(page: Page) -> list[CookieObservation]:
         )
         for c in cookies
     ]
+
+
+SCREENSHOT_BYTES = 200 * 1024
+"""The most a stored screenshot may weigh: JPEG quality is lowered until it fits."""
+
+
+async def viewport_screenshot(page: Page) -> bytes | None:
+    """The page's viewport as JPEG of at most SCREENSHOT_BYTES, or None when the page does not
+    give one within a step's time."""
+    for quality in (70, 45, 25, 10):
+        try:
+            image = await asyncio.wait_for(page.screenshot(type="jpeg", quality=quality, animations="disabled",
+                                                           caret="initial", timeout=STEP_TIMEOUT * 1000), STEP_TIMEOUT)
+        except Exception as exc:  # closed, crashed, hung: the visit goes on without one
+            logger.debug("no screenshot: %s", exc)
+            return None
+        if len(image) <= SCREENSHOT_BYTES:
+            return image
+    return None

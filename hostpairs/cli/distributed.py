@@ -16,6 +16,7 @@ from hostpairs.cli.crawling import (
     HostRulesOption,
     Mode,
     ModeOption,
+    ScreenshotsOption,
     PageTimeoutOption,
     VerboseOption,
     WebhookOption,
@@ -83,6 +84,7 @@ def worker(
     mode: Mode = ModeOption,
     alert_file: str | None = AlertFileOption,
     webhook: list[str] = WebhookOption,
+    screenshots: bool = ScreenshotsOption,
     verbose: bool = VerboseOption,
 ) -> None:
     """Visit what the frontier holds and store it; any number of workers share one crawl."""
@@ -94,7 +96,7 @@ def worker(
                             defaults.HOSTPAIRS_DWELL if dwell is None else dwell, page_timeout,
                             defaults.HOSTPAIRS_LOAD_WAIT if load_wait is None else load_wait,
                             defaults.HOSTPAIRS_PAGE_TIME if page_time is None else page_time, host_rules,
-                            allow_private, mode, alert_file, webhook, verbose, concurrency)
+                            allow_private, mode, alert_file, webhook, verbose, concurrency, screenshots)
     own = tuple(name for name, value in zip(TRAVELLING, (dwell, load_wait, page_time), strict=True) if value is not None)
     options = dataclasses.replace(options, frontier=frontier, frontier_lease=lease, exit_when_idle=exit_when_idle,
                                   worker_options=own)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from enum import Enum
+from pathlib import Path
 
 import typer
 
@@ -66,9 +67,12 @@ def resolutions(host: str = typer.Argument(..., help="Host name (subdomains too)
 
 @app.command()
 def visit(url: str = typer.Argument(..., help="A visited URL (as requested or as it ended up)."),
-          db: str | None = DbOption, as_json: bool = typer.Option(False, "--json")) -> None:
+          db: str | None = DbOption, as_json: bool = typer.Option(False, "--json"),
+          screenshot: Path | None = typer.Option(None, "--screenshot", help="Write the visit's screenshot (JPEG) to this file."),
+          ) -> None:
     """The evidence of the latest visit of URL: its frame tree and every dependency."""
     from hostpairs.api.visit_report import visit_report
+    from hostpairs.storage.models import Screenshot
     from hostpairs.storage.queries import latest_visit
 
     with sessions_for(db)() as session:
@@ -76,6 +80,14 @@ def visit(url: str = typer.Argument(..., help="A visited URL (as requested or as
         if found is None:
             fail(f"no visit of {url}")
         report = visit_report(found)
+        if screenshot is not None:
+            shot = session.get(Screenshot, found.id)
+            if shot is None:
+                fail(f"visit {found.id} of {url} has no screenshot (static mode, --no-screenshots, or pruned)")
+            try:
+                screenshot.write_bytes(shot.image)
+            except OSError as exc:
+                fail(f"--screenshot: cannot write {screenshot}: {exc.strerror or exc}")
     if as_json:
         print(json.dumps(report, indent=2))
         return
