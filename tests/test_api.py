@@ -328,6 +328,7 @@ def test_hostpairs_own_api(api: Api) -> None:
     assert status == 200 and len(pairs["pairs"]) == 1 and pairs["next"]
     rest = get(api, f"/api/v1/pairs?host=shop-a.com&direction=children&cause=script.src&limit=1&cursor={pairs['next']}")[1]
     assert [p["child"] for p in pairs["pairs"] + rest["pairs"]] == ["cdn.shop-a.com", "js.stripe-pay.com"]
+    assert [p["visitCount"] for p in pairs["pairs"] + rest["pairs"]] == [2, 2]
     assert get(api, "/api/v1/pairs?host=shop-a.com&direction=children&cause=iframe.src")[1]["pairs"] == []
     assert get(api, "/api/v1/pairs?host=shop-a.com&direction=children&cursor=bogus")[0] == 400
     visits = get(api, "/api/v1/visits?host=help.shop-a.com")[1]["visits"]
