@@ -1,2 +1,2 @@
 """Presentation: PassiveTotal response shapes and parameter checks shared by the CLI and the
-HTTP API, the alert event shape, the visit report, and the API server with its look-up page."""
+HTTP API, the alert event shape, the visit report, the API server, its exports and the web app."""

@@ -61,5 +61,5 @@ def tell_story(db: str | None, dwell: float) -> int:
         if status := _hostpairs(*args, "--db", db_url):
             return status
     _say.print(f"Explore further with --db {db_url}: hostpairs trackers www.demo-bank.com, hostpairs cookies shop-a.com, "
-               "hostpairs serve (API and look-up page on http://127.0.0.1:8000/)", soft_wrap=True, markup=False)
+               "hostpairs serve (the API and the web app on http://127.0.0.1:8000/)", soft_wrap=True, markup=False)
     return 0

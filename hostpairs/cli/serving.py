@@ -1,4 +1,4 @@
-"""`serve`: the HTTP API (PassiveTotal's calls and hostpairs' own) and its look-up page, under uvicorn."""
+"""`serve`: the HTTP API (PassiveTotal's calls and hostpairs' own) and the web app, under uvicorn."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def serve(
     cache_seconds: float = typer.Option(5.0, "--cache-seconds", min=0, max=3600,
                                         help="Seconds a look-up's answer is reused for the same question (0: never)."),
 ) -> None:
-    """Serve the HTTP API and the look-up page. API keys (`hostpairs users add`) are required as
+    """Serve the HTTP API and the web app. API keys (`hostpairs users add`) are required as
     soon as an API user exists, and always beyond loopback."""
     import ssl
 
