@@ -124,6 +124,10 @@ def test_ips_trackers_and_ambiguous_input(page: Page) -> None:
     expect(page.get_by_role("heading", level=1)).to_have_text("127.0.0.1")
     expect(page.get_by_role("link", name=BANK)).to_be_visible()
     snapshot(page, "07-ip")
+    page.goto("/#/host/shop-a.com")  # nobody references the shop: what it references is shown instead
+    pairs = page.get_by_role("region", name="Host pairs")
+    expect(pairs.get_by_role("link", name="cdn-b.net").first).to_be_visible()
+    expect(pairs.get_by_label("Direction")).to_have_value("children")
     page.goto("/#/search/no-such-thing-anywhere")
     expect(page.get_by_text("Nothing hostpairs observed matches it.")).to_be_visible()
 

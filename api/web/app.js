@@ -173,11 +173,18 @@ function pairsView(container, host) {
   const results = h("div");
   const cursors = [null];
   let page = 0;
+  let switched = false;
   const load = async () => {
     results.replaceChildren(h("p", {class: "muted"}, "Loading…"));
     try {
       const found = await api(`/api/v1/pairs?${query({host, direction: direction.value, cause: cause.value ? [cause.value] : [],
                                                        start: start.value, end: end.value, limit: 100, cursor: cursors[page]})}`);
+      if (!found.pairs.length && page === 0 && direction.value === "parents" && !cause.value && !start.value
+          && !end.value && !switched) {
+        switched = true;  // nobody references it: show what it references instead
+        direction.value = "children";
+        return load();
+      }
       cursors[page + 1] = found.next;
       const previous = h("button", {type: "button", class: "secondary", disabled: page === 0,
                                     onclick: () => { page -= 1; load(); }}, "Previous page");
@@ -207,7 +214,7 @@ async function timelineView(container, host) {
       h("p", {class: "muted"}, "Each day a host pair or resolution was seen in a visit (light: within its first and last seen, the visits' evidence pruned)."),
       h("div", {class: "scroll"}, h("table", {class: "timeline"},
         h("caption", {class: "visually-hidden"}, "Timeline"),
-        h("thead", {}, h("tr", {}, h("th", {scope: "col"}, ""), found.days.map((d) => h("th", {class: "day", scope: "col"}, d.slice(5))))),
+        h("thead", {}, h("tr", {}, h("td", {class: "corner"}), found.days.map((d) => h("th", {class: "day", scope: "col"}, d.slice(5))))),
         h("tbody", {}, found.rows.map((row) => h("tr", {},
           h("th", {class: "row", scope: "row"}, row.label),
           row.seen.map((state, index) => h("td", {class: state || null, title: `${row.label} ${found.days[index]}: ${state ? "seen" : "not seen"}`}))))))));
