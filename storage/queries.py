@@ -169,13 +169,14 @@ def pair_key(pair: PairRow, direction: str) -> tuple[str, str, str]:
 
 def visits(session: Session, url: str | None = None, host: str | None = None, before_id: int | None = None,
            limit: int = 100) -> list[Visit]:
-    """Visits of a page (as requested or as it ended up) or of a host, newest first, older than
-    visit `before_id`."""
+    """Visits of a page (as requested or as it ended up) or of a host and its subdomains, newest
+    first, older than visit `before_id` (a subdomain is matched by a suffix, not an index: the
+    newest visits are read until `limit` match)."""
     statement = select(Visit).order_by(Visit.id.desc()).limit(limit)
     if url is not None:
         statement = statement.where(or_(Visit.requested_url == url, Visit.final_url == url))
     if host is not None:
-        statement = statement.where(Visit.host == host)
+        statement = statement.where(or_(Visit.host == host, Visit.host.like("%." + host)))
     if before_id is not None:
         statement = statement.where(Visit.id < before_id)
     return list(session.scalars(statement))
