@@ -20,6 +20,11 @@ PUBLIC_PATHS = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect"})
 page itself asks for a key (the browser then sends it with the app's every request)."""
 PUBLIC_PREFIXES = ("/docs/assets/", "/app/")
 
+
+def _public(path: str) -> bool:
+    """Whether `path` holds no data: neither a key nor the rate limit applies."""
+    return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
+
 CREDENTIALS_TTL = 30.0
 """Seconds a checked user name and key are trusted without asking the database again (a revoked
 key stops working within this time)."""
@@ -43,7 +48,7 @@ class Authentication:
         self._users: tuple[bool, float] = (False, -math.inf)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in PUBLIC_PATHS or scope["path"].startswith(PUBLIC_PREFIXES):
+        if scope["type"] != "http" or _public(scope["path"]):
             await self.app(scope, receive, send)
             return
         if self.always or await self._any_users():
@@ -113,8 +118,7 @@ class RateLimit:
         self._buckets: dict[str, _Bucket] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self.per_minute <= 0 or scope["path"] in PUBLIC_PATHS \
-                or scope["path"].startswith(PUBLIC_PREFIXES):
+        if scope["type"] != "http" or self.per_minute <= 0 or _public(scope["path"]):
             await self.app(scope, receive, send)
             return
         who = scope.get("state", {}).get("user") or (scope.get("client") or ("-",))[0]
