@@ -1,5 +1,5 @@
 """The web app's pivots (`/api/v1`): what a typed indicator is, everything known of a host in one
-answer, its day-by-day timeline, a visit's screenshot and what changed since the visit before."""
+answer, its day-by-day timeline, a visit's screenshot, HAR and what changed since the visit before."""
 
 from __future__ import annotations
 
@@ -10,12 +10,14 @@ from fastapi.responses import JSONResponse
 
 from hostpairs.api import parameters
 from hostpairs.api.alert_events import alert_event
+from hostpairs.api.har_export import har_log
 from hostpairs.api.native import visit_summary
 from hostpairs.api.passivetotal import pt_time
 from hostpairs.api.pt_routes import DB
 from hostpairs.api.visit_report import visit_report
 from hostpairs.extractors.hosts import registrable_domain
 from hostpairs.storage import queries, timeline
+from hostpairs.storage.captures import kept_capture
 from hostpairs.storage.models import Screenshot, Visit
 from hostpairs.storage.times import utcnow
 
@@ -94,8 +96,9 @@ def one_visit(db: DB, visit_id: int) -> JSONResponse:
         now_hosts, then_hosts = queries.visit_hosts(db, visit.id), queries.visit_hosts(db, previous.id)
         changes = {"added": sorted(now_hosts - then_hosts), "removed": sorted(then_hosts - now_hosts)}
     return JSONResponse({
-        **visit_report(visit),
+        **visit_report(db, visit),
         "screenshot": f"/api/v1/visits/{visit.id}/screenshot" if queries.has_screenshot(db, visit.id) else None,
+        "har": f"/api/v1/visits/{visit.id}/har" if queries.has_complete_capture(db, visit.id) else None,
         "previousVisit": previous.id if previous is not None else None,
         "changes": changes,
     })
@@ -108,3 +111,13 @@ def screenshot(db: DB, visit_id: int) -> Response:
     if shot is None:
         return JSONResponse({"message": f"no screenshot of visit {visit_id}"}, status_code=404)
     return Response(shot.image, media_type=shot.media_type, headers={"Cache-Control": "private, max-age=86400"})
+
+
+@router.get("/visits/{visit_id}/har", summary="The visit as a HAR 1.2 log, from its kept capture",
+            responses={200: {"content": {"application/json": {}}}})
+def har(db: DB, visit_id: int) -> JSONResponse:
+    capture = kept_capture(db, visit_id)
+    if capture is None:
+        return JSONResponse({"message": f"no complete kept capture of visit {visit_id}"}, status_code=404)
+    return JSONResponse(har_log(capture), headers={
+        "Content-Disposition": f'attachment; filename="visit-{visit_id}.har"'})

@@ -1,16 +1,21 @@
-"""A visit's evidence as JSON (`hostpairs visit --json`): the visit, its frame tree, every dependency."""
+"""A visit's evidence as JSON (`hostpairs visit --json`): the visit, its frame tree, every dependency,
+its resource hints and parked scripts."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from hostpairs.api.passivetotal import pt_time
+from hostpairs.storage.queries import marked_references
 from hostpairs.storage.models import Visit
 
 
-def visit_report(visit: Visit) -> dict[str, Any]:
-    """The report of a stored visit (frames and dependencies in the order they were stored; none
-    once `hostpairs prune` removed them, which `evidencePruned` dates)."""
+def visit_report(session: Session, visit: Visit) -> dict[str, Any]:
+    """The report of a stored visit (frames and dependencies in the order they were stored, and
+    the references marked as resource hints or parked scripts; none once `hostpairs prune`
+    removed them, which `evidencePruned` dates)."""
     return {
         "visit": {"id": visit.id, "requestedUrl": visit.requested_url, "finalUrl": visit.final_url,
                   "mode": visit.mode, "started": pt_time(visit.started_at), "finished": pt_time(visit.finished_at),
@@ -29,7 +34,11 @@ def visit_report(visit: Visit) -> dict[str, Any]:
              "frameId": d.frame_id, "initiatorType": d.initiator_type, "initiatorUrl": d.initiator_url,
              "redirectedFrom": d.redirected_from, "status": d.status, "remoteIp": d.remote_ip,
              "remotePort": d.remote_port, "error": d.error, "certificateError": d.certificate_error,
-             "sha256": d.body_sha256}
+             "sha256": d.body_sha256, "declaredType": d.declared_type}
             for d in sorted(visit.dependencies, key=lambda d: d.id)
+        ],
+        "markedReferences": [
+            {"url": url, "cause": cause, "parent": parent, "child": child, "hint": hint, "declaredType": declared}
+            for url, cause, parent, child, hint, declared in marked_references(session, visit.id)
         ],
     }

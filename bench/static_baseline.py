@@ -9,7 +9,15 @@ from __future__ import annotations
 from bs4 import BeautifulSoup, Tag
 
 from hostpairs.extractors.css import IMAGE_EXTENSIONS, extract_css_references
-from hostpairs.extractors.static_html import JAVASCRIPT_TYPES, link_resource_type, refresh_url, srcset_urls
+from hostpairs.extractors.static_html import (
+    CONNECTION_HINTS,
+    is_never_loaded,
+    link_resource_type,
+    refresh_url,
+    resource_hint,
+    script_type,
+    srcset_urls,
+)
 from hostpairs.extractors.static_reference import StaticReference
 from hostpairs.extractors.urls import resolve_url
 
@@ -20,14 +28,6 @@ def attr(element: Tag, name: str) -> str | None:
     """An attribute as a string (the soups are built with multi_valued_attributes=None)."""
     value = element.get(name)
     return value if value is None or isinstance(value, str) else " ".join(value)
-
-
-def is_javascript(script: Tag) -> bool:
-    script_type = attr(script, "type")
-    if script_type is None:
-        language = attr(script, "language")
-        return not language or ("text/" + language).lower() in JAVASCRIPT_TYPES
-    return script_type.split(";")[0].strip(" \t\n\f\r").lower() in JAVASCRIPT_TYPES
 
 
 def object_is_image(data: str, declared: str) -> bool:
@@ -74,7 +74,8 @@ def document_references(soup: BeautifulSoup, fallback_base: str, depth: int) -> 
         elif name in ("iframe", "frame"):
             add(attr(element, "src"), "iframe.src", "document", name)
         elif name == "script":
-            if is_javascript(element):
+            declared = script_type(element)
+            if declared is None or not is_never_loaded(declared):
                 add(attr(element, "src"), "script.src", "script", name)
         elif name == "img":
             add(attr(element, "src"), "img.src", "image", name)
@@ -106,6 +107,8 @@ def document_references(soup: BeautifulSoup, fallback_base: str, depth: int) -> 
                 if resource_type == "image":
                     for url in srcset_urls(attr(element, "imagesrcset") or ""):
                         add(url, "link.href", "image", name)
+            elif resource_hint(attr(element, "rel")) in CONNECTION_HINTS and not write:
+                add(attr(element, "href"), "link.href", "other", name)
         elif name in ("a", "area"):
             add(attr(element, "href"), "a.href", "document", name)
         elif name == "meta":

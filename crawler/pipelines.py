@@ -45,6 +45,7 @@ class StoragePipeline:
         self.database_url = settings.get("HOSTPAIRS_DB")
         self.baseline_visits = settings.getint("HOSTPAIRS_BASELINE_VISITS")
         self.fingerprints = settings.get("HOSTPAIRS_FINGERPRINTS")
+        self.capture_bytes = settings.getint("HOSTPAIRS_CAPTURE_BYTES") if settings.getbool("HOSTPAIRS_KEEP_CAPTURES") else None
         self.destinations = destinations(settings.get("HOSTPAIRS_ALERT_FILE"), settings.getlist("HOSTPAIRS_WEBHOOKS"))
         self.retry_for = settings.getfloat("HOSTPAIRS_DB_RETRY")
         self.unavailable: str | None = None
@@ -96,7 +97,7 @@ class StoragePipeline:
         while True:
             try:
                 return await asyncio.get_running_loop().run_in_executor(
-                    self.writer, record_visit, self.sessions, item, policy, self.fingerprints)
+                    self.writer, record_visit, self.sessions, item, policy, self.fingerprints, self.capture_bytes)
             except OperationalError as exc:
                 if time.monotonic() + pause > deadline:
                     self.unavailable = f"database unavailable for {self.retry_for:g} s: {error_reason(exc)}"

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from hostpairs.extractors.capture_codec import encode_capture
 from hostpairs.extractors.changes import PageWatch, detect_changes, merge, observed_in
 from hostpairs.extractors.observations import PageCapture
 from hostpairs.extractors.visit import extract_visit
@@ -27,13 +28,15 @@ class AlertPolicy:
 
 
 def record_visit(sessions: sessionmaker[Session], capture: PageCapture, policy: AlertPolicy = AlertPolicy(),
-                 fingerprints: str | None = None) -> StoredVisit:
-    """Store `capture` with everything extracted from it and the alerts it raises (blocking: call
-    it off the event loop). Raises SQLAlchemyError when the database refuses the visit."""
+                 fingerprints: str | None = None, capture_bytes: int | None = None) -> StoredVisit:
+    """Store `capture` with everything extracted from it and the alerts it raises, and keep the
+    capture itself compressed to at most `capture_bytes` (None: not kept; 0: no cap). Blocking:
+    call it off the event loop. Raises SQLAlchemyError when the database refuses the visit."""
     records = extract_visit(capture, fingerprints)
+    kept = encode_capture(capture, capture_bytes) if capture_bytes is not None else None
     with sessions() as session:
         history = recent_visits(session, capture.requested_url, policy.baseline_visits)
         known = known_hosts(session, (d.host for d in records.dependencies if d.host)) if history else frozenset()
     baseline = merge(observed_in(requests, form_hosts) for requests, form_hosts in history)
     changes = detect_changes(capture, records.dependencies, baseline, policy.watch, known)
-    return store_visit(sessions, records, changes, AlertRouting(policy.seed_group, policy.destinations))
+    return store_visit(sessions, records, changes, AlertRouting(policy.seed_group, policy.destinations), kept)

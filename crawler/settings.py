@@ -40,6 +40,8 @@ HOSTPAIRS_MAX_VISIT_BYTES = 128 * 1024 * 1024  # all bodies of a visit; past it 
 HOSTPAIRS_MAX_DIALOGS = 20  # alert/confirm/prompt/print per document; later ones return at once, dismissed ("dialogs 20")
 HOSTPAIRS_MAX_POPUPS = 20  # window.open calls per document; later ones get no window ("popups 20")
 HOSTPAIRS_MAX_MESSAGES = 10000  # WebSocket frames and EventSource messages per visit; past it the page goes offline ("messages 10000")
+HOSTPAIRS_KEEP_CAPTURES = True  # each visit's capture is kept (compressed) to re-derive its records later: `hostpairs reprocess`
+HOSTPAIRS_CAPTURE_BYTES = 2 * 1024 * 1024  # a kept capture's compressed size at most; past it markup, then requests, are left out (0: no cap)
 HOSTPAIRS_SCREENSHOTS = True  # each browser visit stores its viewport after the user simulation (JPEG, <= 200 KB)
 HOSTPAIRS_BROWSER_VISITS = 100  # Chromium is restarted after this many visits (its memory grows across contexts); 0: never
 HOSTPAIRS_BROWSER_MEMORY = 1536  # MB Chromium's processes may hold (PSS) before it is restarted between visits; 0: no bound

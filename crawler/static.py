@@ -1,7 +1,7 @@
 """Static mode: a capture from Scrapy responses, without a browser.
 
-What the markup declares (iframe.src, script.src, img.src, link.href, css.import, meta.refresh,
-a.href) becomes dependencies with their cause; the redirects Scrapy followed become the top-level
+What the markup declares (iframe.src, script.src, img.src, link.href, css.import, meta.refresh)
+becomes dependencies with their cause, `<a href>` and resource hints links of the final DOM; the redirects Scrapy followed become the top-level
 redirect chain. Linked stylesheets are fetched too (they are static CSS), and what they import
 or reference is `css.import`.
 """
@@ -20,7 +20,7 @@ from hostpairs.crawler.middlewares import CERTIFICATE_ERRORS
 from hostpairs.extractors.observations import LinkObservation, PageCapture, RequestObservation
 from hostpairs.extractors.css import extract_css_references
 from hostpairs.extractors.decoding import decode_html
-from hostpairs.extractors.static_html import extract_html_references
+from hostpairs.extractors.static_html import CONNECTION_HINTS, extract_html_references
 
 _MARKUP_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "")
 
@@ -41,15 +41,20 @@ def static_capture(response: Response) -> PageCapture:
         for reference in extract_html_references(html, final_url):
             if reference.cause == "a.href":
                 links.append(LinkObservation(reference.url, (final_url,)))
-            else:
-                requests.append(RequestObservation(
-                    url=reference.url,
-                    resource_type=reference.resource_type,
-                    frame_chain=(final_url,),
-                    initiator_type="parser",
-                    initiator_url=final_url,
-                    declared_cause=reference.cause,
-                ))
+                continue
+            if reference.hint is not None:
+                links.append(LinkObservation(reference.url, (final_url,), "link", reference.hint))
+                if reference.hint in CONNECTION_HINTS:
+                    continue  # names a host, fetches nothing
+            requests.append(RequestObservation(
+                url=reference.url,
+                resource_type=reference.resource_type,
+                frame_chain=(final_url,),
+                initiator_type="parser",
+                initiator_url=final_url,
+                declared_cause=reference.cause,
+                declared_type=reference.declared_type,
+            ))
     return PageCapture(
         requested_url=response.request.meta.get("redirect_urls", [response.url])[0],
         final_url=final_url,

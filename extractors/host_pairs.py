@@ -9,11 +9,12 @@ document that has one, under the cause `iframe.write`.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from hostpairs.extractors.hosts import host_of
 from hostpairs.extractors.observations import PageCapture, RequestObservation, document_url
 from hostpairs.extractors.records import Dependency, PairEvidence
+from hostpairs.extractors.static_html import is_never_loaded, resource_hint
 
 CAUSES = (
     "iframe.src",
@@ -109,7 +110,15 @@ def _attribute_navigation(request: RequestObservation, chain: tuple[str, ...]) -
     return Attribution(embedding_host, "iframe.src")
 
 
+_CAUSE_BY_FETCH_INITIATOR = {"css": "css.import", "link": "link.href"}
+
+
 def _cause_of_subresource(request: RequestObservation, document_url: str, page: PageContext) -> str:
+    """A stylesheet's requests (external, inline <style> or style attribute: Resource Timing's
+    `css`) are css.import and a <link>'s (preloads included) link.href; otherwise DevTools'
+    initiator and resource type decide."""
+    if request.fetch_initiator in _CAUSE_BY_FETCH_INITIATOR:
+        return _CAUSE_BY_FETCH_INITIATOR[request.fetch_initiator]
     started_by_stylesheet = (
         request.initiator_type == "parser"
         and request.initiator_url is not None
@@ -139,27 +148,37 @@ def extract_dependencies(capture: PageCapture) -> list[Dependency]:
 
 
 def extract_host_pairs(capture: PageCapture, dependencies: list[Dependency]) -> list[PairEvidence]:
-    """Host pairs of a visit (its `extract_dependencies` and links), one evidence record per
-    (parent, child, cause, child URL)."""
+    """Host pairs of a visit (its `extract_dependencies` and the final DOM's links), one evidence
+    record per (parent, child, cause, child URL). A <link> resource hint is `link.href` marked
+    with its hint (the request a prefetch or preload made gets the mark); a <script src> the
+    browser did not load for its type is `script.src` with that type."""
     evidence: dict[tuple[str, str, str, str], PairEvidence] = {}
 
     def add(parent: str | None, child: str | None, cause: str | None, child_url: str, frame_id: str | None,
-            frame_url: str | None, initiator_url: str | None) -> None:
+            frame_url: str | None, initiator_url: str | None, declared_type: str | None = None) -> None:
         if parent and child and cause and parent != child:
             evidence.setdefault(
                 (parent, child, cause, child_url),
-                PairEvidence(parent, child, cause, child_url, frame_id, frame_url, initiator_url),
+                PairEvidence(parent, child, cause, child_url, frame_id, frame_url, initiator_url,
+                             declared_type=declared_type),
             )
 
     for dependency in dependencies:
         request = dependency.request
         frame_url = document_url(request.frame_chain)
         add(dependency.parent, dependency.host, dependency.cause, request.url, request.frame_id, frame_url,
-            request.initiator_url)
+            request.initiator_url, request.declared_type)
     for link in capture.links:
+        parent, child, frame_url = nearest_host(link.frame_chain), host_of(link.href), document_url(link.frame_chain)
         if link.tag == "a":
-            add(nearest_host(link.frame_chain), host_of(link.href), "a.href", link.href, None,
-                document_url(link.frame_chain), None)
+            add(parent, child, "a.href", link.href, None, frame_url, None)
+        elif link.tag == "script" and link.script_type and not is_never_loaded(link.script_type):
+            add(parent, child, "script.src", link.href, None, frame_url, None, link.script_type)
+        elif link.tag == "link" and (hint := resource_hint(link.rel)):
+            add(parent, child, "link.href", link.href, None, frame_url, None)
+            key = (parent or "", child or "", "link.href", link.href)
+            if key in evidence:
+                evidence[key] = replace(evidence[key], hint=hint)
     return list(evidence.values())
 
 

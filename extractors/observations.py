@@ -47,6 +47,13 @@ class RequestObservation:
     body_sha256: str | None = None
     declared_cause: str | None = None
     """Set when the capture itself knows the cause (static mode reads it from the markup)."""
+    declared_type: str | None = None
+    """The `type` attribute of the <script> that references the URL, when static mode read one
+    that is not JavaScript (a loader or consent manager parks scripts under other types)."""
+    fetch_initiator: str | None = None
+    """What the requesting document's Resource Timing names as the request's initiator (css,
+    link, img, script, iframe, xmlhttprequest, fetch, other, ...); None when it was not read."""
+    method: str = "GET"
 
 
 @dataclass(frozen=True)
@@ -66,12 +73,15 @@ class FrameObservation:
 
 @dataclass(frozen=True)
 class LinkObservation:
-    """An <a>/<area> (tag "a") or <link> (tag "link") href found in the final DOM of a frame."""
+    """A URL an element of a frame's final DOM names: an <a>/<area> href (tag "a"), a <link>
+    href (tag "link", with its rel) or a <script src> whose type is not JavaScript (tag "script",
+    with that type), which the browser does not load."""
 
     href: str
     frame_chain: tuple[str, ...]
     tag: str = "a"
     rel: str | None = None
+    script_type: str | None = None
 
 
 @dataclass(frozen=True)

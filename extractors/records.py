@@ -35,6 +35,10 @@ class PairEvidence:
     frame_id: str | None
     frame_url: str | None
     initiator_url: str | None
+    hint: str | None = None
+    """The resource hint the reference is (preconnect, dns-prefetch, prefetch, preload, modulepreload)."""
+    declared_type: str | None = None
+    """The non-JavaScript type of the <script> that references child_url."""
 
 
 @dataclass(frozen=True, order=True)

@@ -7,10 +7,15 @@ anything. Decisions, following shared/host-pair-semantics.md:
 * ``<link>`` counts only when its rel makes the browser fetch the URL: stylesheet (unless
   ``disabled``), icons (icon, apple-touch-icon[-precomposed], apple-touch-startup-image,
   mask-icon), manifest, preload (with a valid ``as``), modulepreload, prefetch, prerender.
-  canonical, alternate (without stylesheet), author, next, prev, search, amphtml, preconnect,
-  dns-prefetch, ... request no URL and are not reported.
-* ``<script src>`` counts when its type is JavaScript or ``module``: data blocks such as
-  ``type="text/plain"`` (consent-gated tags) are never fetched.
+  canonical, alternate (without stylesheet), author, next, prev, search, amphtml, ... request
+  no URL and are not reported. Resource hints (preconnect, dns-prefetch, prefetch, preload,
+  modulepreload) are reported with their ``hint``; preconnect and dns-prefetch fetch nothing.
+* ``<script src>`` counts whatever its type: loaders park scripts under other types and load
+  them later (Cloudflare Rocket Loader's ``<hash>-text/javascript``, consent managers'
+  ``text/plain``, ``application/deferred``), the non-JavaScript type kept as ``declared_type``.
+  Only types whose ``src`` nothing ever loads are skipped: JSON data blocks
+  (``application/json``, ``application/ld+json``, any ``+json``), ``importmap`` and
+  ``speculationrules`` (their content is inline; a ``src`` on them is ignored by browsers).
 * Every ``srcset`` candidate is reported: which one loads depends on the viewport.
 * Media (``<video src>``, ``<audio src>``, ``<source src>``, ``<track src>``, ``<embed src>``,
   non-image ``<object data>``) is ``unknown``, as the semantics file says.
@@ -58,6 +63,10 @@ JAVASCRIPT_TYPES = frozenset((
     "text/javascript1.1", "text/javascript1.2", "text/javascript1.3", "text/javascript1.4",
     "text/javascript1.5", "text/jscript", "text/livescript", "text/x-ecmascript", "text/x-javascript",
 ))  # fmt: skip
+_NEVER_LOADED_SCRIPT_TYPES = frozenset(("application/json", "text/json", "importmap", "speculationrules"))
+HINT_RELS = ("preconnect", "dns-prefetch", "prefetch", "preload", "modulepreload")
+CONNECTION_HINTS = frozenset(("preconnect", "dns-prefetch"))
+"""Resource hints that fetch no URL: the browser only opens a connection or resolves the name."""
 ICON_RELS = frozenset(
     ("icon", "apple-touch-icon", "apple-touch-icon-precomposed", "apple-touch-startup-image", "mask-icon")
 )
@@ -95,12 +104,26 @@ def refresh_url(content: str) -> tuple[bool, str | None]:
     return True, rest
 
 
-def _is_javascript(attrs: Attributes) -> bool:
-    script_type = attrs.get("type")
-    if script_type is None:
+def script_type(attrs: Attributes) -> str | None:
+    """A <script>'s declared type, lower case without parameters, when it is not JavaScript
+    (None for JavaScript and modules), as HTML decides from ``type`` and ``language``."""
+    declared = attrs.get("type")
+    if declared is None:
         language = attrs.get("language")
-        return not language or f"text/{language}".lower() in JAVASCRIPT_TYPES
-    return script_type.split(";", 1)[0].strip(_ASCII_WHITESPACE).lower() in JAVASCRIPT_TYPES
+        return None if not language or f"text/{language}".lower() in JAVASCRIPT_TYPES else f"text/{language}".lower()
+    essence = declared.split(";", 1)[0].strip(_ASCII_WHITESPACE).lower()
+    return None if essence in JAVASCRIPT_TYPES else essence
+
+
+def is_never_loaded(declared_type: str) -> bool:
+    """Whether a <script> of this (non-JavaScript) type is a data block no loader ever runs."""
+    return declared_type in _NEVER_LOADED_SCRIPT_TYPES or declared_type.endswith("+json")
+
+
+def resource_hint(rel: str | None) -> str | None:
+    """The resource hint a <link>'s rel gives, if any."""
+    tokens = (rel or "").lower().split()
+    return next((hint for hint in HINT_RELS if hint in tokens), None)
 
 
 def link_resource_type(attrs: Attributes) -> str | None:
@@ -129,19 +152,20 @@ class _Document:
     __slots__ = ("items", "base", "refreshed", "depth")
 
     def __init__(self, depth: int) -> None:
-        self.items: list[tuple[str, str, str, str] | tuple[str, str] | _Document] = []
+        self.items: list[tuple[str, str, str, str, str | None, str | None] | tuple[str, str] | _Document] = []
         self.base: str | None = None
         self.refreshed = False
         self.depth = depth
 
-    def add(self, raw: str | None, cause: str, resource_type: str, tag: str) -> None:
+    def add(self, raw: str | None, cause: str, resource_type: str, tag: str, declared_type: str | None = None,
+            hint: str | None = None) -> None:
         if raw:
-            self.items.append((raw, cause, resource_type, tag))
+            self.items.append((raw, cause, resource_type, tag, declared_type, hint))
 
-    def add_srcset(self, srcset: str | None, cause: str, resource_type: str, tag: str) -> None:
+    def add_srcset(self, srcset: str | None, cause: str, resource_type: str, tag: str, hint: str | None = None) -> None:
         if srcset:
             for raw in srcset_urls(srcset):
-                self.items.append((raw, cause, resource_type, tag))
+                self.items.append((raw, cause, resource_type, tag, None, hint))
 
     def add_css(self, css: str | None, tag: str) -> None:
         if css and ("(" in css or "@" in css):  # url(...) or @import
@@ -156,7 +180,8 @@ class _Document:
             self.add_css(style, tag)
 
     def references(self, fallback_base: str, write: bool) -> Iterator[StaticReference]:
-        """Resolve against the document's base; ``write`` maps requests to iframe.write."""
+        """Resolve against the document's base; ``write`` maps requests to iframe.write (a
+        hostless document's hints name no host of its own and are left out)."""
         base = fallback_base
         if self.base is not None:
             base = resolve_url(self.base, fallback_base) or fallback_base
@@ -168,14 +193,16 @@ class _Document:
                 for reference in iter_css_references(item[0], base, item[1]):
                     yield _as_write(reference) if write else reference
             else:
-                raw, cause, resource_type, tag = item
+                raw, cause, resource_type, tag, declared_type, hint = item
+                if write and hint in CONNECTION_HINTS:
+                    continue
                 if raw not in resolved:
                     resolved[raw] = resolve_url(raw, base)
                 url = resolved[raw]
                 if url is not None:
-                    yield StaticReference(
-                        url, "iframe.write" if write and cause != "a.href" else cause, resource_type, tag
-                    )
+                    written = write and cause != "a.href"
+                    yield StaticReference(url, "iframe.write" if written else cause, resource_type, tag,
+                                          declared_type, None if written else hint)
 
 
 def _as_write(reference: StaticReference) -> StaticReference:
@@ -191,8 +218,9 @@ def _frame(doc: _Document, attrs: Attributes, tag: str) -> None:
 
 
 def _script(doc: _Document, attrs: Attributes, tag: str) -> None:
-    if _is_javascript(attrs):
-        doc.add(attrs.get("src"), "script.src", "script", tag)
+    declared_type = script_type(attrs)
+    if declared_type is None or not is_never_loaded(declared_type):
+        doc.add(attrs.get("src"), "script.src", "script", tag, declared_type)
 
 
 def _img(doc: _Document, attrs: Attributes, tag: str) -> None:
@@ -231,10 +259,13 @@ def _media(doc: _Document, attrs: Attributes, tag: str) -> None:
 
 def _link(doc: _Document, attrs: Attributes, tag: str) -> None:
     resource_type = link_resource_type(attrs)
+    hint = resource_hint(attrs.get("rel"))
     if resource_type is not None:
-        doc.add(attrs.get("href"), "link.href", resource_type, tag)
+        doc.add(attrs.get("href"), "link.href", resource_type, tag, hint=hint)
         if resource_type == "image":
-            doc.add_srcset(attrs.get("imagesrcset"), "link.href", "image", tag)
+            doc.add_srcset(attrs.get("imagesrcset"), "link.href", "image", tag, hint)
+    elif hint in CONNECTION_HINTS:
+        doc.add(attrs.get("href"), "link.href", "other", tag, hint=hint)
 
 
 def _anchor(doc: _Document, attrs: Attributes, tag: str) -> None:

@@ -19,3 +19,9 @@ class StaticReference:
     manifest, fetch, prefetch, media, texttrack or other."""
     tag: str | None
     """The element that made the reference; None for references found in a stylesheet."""
+    declared_type: str | None = None
+    """A <script>'s type when it is not JavaScript (the browser loads it only once a loader or
+    consent manager changes it back)."""
+    hint: str | None = None
+    """The resource hint a <link> gives (preconnect, dns-prefetch, prefetch, preload,
+    modulepreload)."""

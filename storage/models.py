@@ -135,6 +135,8 @@ class Dependency(Base):
     error: Mapped[str | None] = mapped_column(Text)
     certificate_error: Mapped[str | None] = mapped_column(Text)
     body_sha256: Mapped[str | None] = mapped_column(String(64))
+    declared_type: Mapped[str | None] = mapped_column(Text)
+    """Static mode: the non-JavaScript type of the <script> that references the URL."""
 
     visit: Mapped[Visit] = relationship(back_populates="dependencies")
 
@@ -214,6 +216,24 @@ class Screenshot(Base):
     image: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class KeptCapture(Base):
+    """A visit's capture as observed (extractors/capture_codec.py), to re-derive its records with
+    later rules (`hostpairs reprocess`), with what the visit added to the aggregates; pruned with
+    the rest of the visit's evidence."""
+
+    __tablename__ = "captures"
+
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"), primary_key=True)
+    format: Mapped[str] = mapped_column(String(32))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    complete: Mapped[bool] = mapped_column(Boolean)
+    """False when the size cap left part of it out: nothing is re-derived from it."""
+    contributions: Mapped[str] = mapped_column(Text)
+    """JSON: the host pairs, trackers, cookies and components this visit counted (storage/captures.py)."""
+    derived_at: Mapped[datetime] = mapped_column(DateTime)
+    """When its records were last derived (stored or reprocessed)."""
+
+
 class PairEvidence(Base):
     """What one visit saw of a host pair: the page, the full child URL, the frame, the initiator."""
 
@@ -227,6 +247,10 @@ class PairEvidence(Base):
     frame_id: Mapped[str | None] = mapped_column(String(64))
     frame_url: Mapped[str | None] = mapped_column(URL)
     initiator_url: Mapped[str | None] = mapped_column(URL)
+    hint: Mapped[str | None] = mapped_column(String(16))
+    """The resource hint the reference is (preconnect, dns-prefetch, prefetch, preload, modulepreload)."""
+    declared_type: Mapped[str | None] = mapped_column(Text)
+    """The non-JavaScript type of the <script> that referenced child_url."""
 
 
 class Resolution(SeenAcrossVisits, Base):

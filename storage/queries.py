@@ -22,6 +22,8 @@ from hostpairs.storage.models import (
     HostPair,
     HostPairCount,
     IpResolutionSummary,
+    KeptCapture,
+    PairEvidence,
     Resolution,
     Screenshot,
     Tracker,
@@ -347,6 +349,23 @@ def visit_hosts(session: Session, visit_id: int) -> set[str]:
 def has_screenshot(session: Session, visit_id: int) -> bool:
     """Whether the visit's screenshot is stored (without reading it)."""
     return session.execute(select(Screenshot.visit_id).where(Screenshot.visit_id == visit_id)).first() is not None
+
+
+def has_complete_capture(session: Session, visit_id: int) -> bool:
+    """Whether the visit's capture is kept whole (without reading it)."""
+    return session.execute(select(KeptCapture.visit_id).where(
+        KeptCapture.visit_id == visit_id, KeptCapture.complete.is_(True))).first() is not None
+
+
+def marked_references(session: Session, visit_id: int) -> list[tuple[str, str, str, str, str | None, str | None]]:
+    """A visit's references marked in their evidence — resource hints, scripts parked under a
+    type that is not JavaScript — as (URL, cause, parent, child, hint, declared type)."""
+    return [tuple(row) for row in session.execute(
+        select(PairEvidence.child_url, HostPair.cause, HostPair.parent, HostPair.child, PairEvidence.hint,
+               PairEvidence.declared_type).join(HostPair, HostPair.id == PairEvidence.host_pair_id)
+        .where(PairEvidence.visit_id == visit_id,
+               or_(PairEvidence.hint.is_not(None), PairEvidence.declared_type.is_not(None)))
+        .order_by(PairEvidence.id))]
 
 
 MAX_SUBDOMAINS = 10_000

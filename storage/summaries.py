@@ -31,13 +31,14 @@ def inserted_marker(connection: Connection | Session, model: type) -> str:
     return f"(id > {int(last or 0)})"
 
 
-def count_new(connection: Connection | Session, new_pairs: Iterable[tuple[str, str]]) -> None:
-    """Add pairs stored for the first time, as (parent_reversed, child_reversed), to the totals.
-    Rows are upserted in key order, so concurrent writers lock them in one order."""
+def count_new(connection: Connection | Session, new_pairs: Iterable[tuple[str, str]], step: int = 1) -> None:
+    """Add pairs stored for the first time, as (parent_reversed, child_reversed), to the totals
+    (`step` -1: take deleted pairs off them). Rows are upserted in key order, so concurrent
+    writers lock them in one order."""
     deltas: Counter[tuple[str, str]] = Counter()
     for parent_reversed, child_reversed in new_pairs:
-        deltas["children", parent_reversed] += 1
-        deltas["parents", child_reversed] += 1
+        deltas["children", parent_reversed] += step
+        deltas["parents", child_reversed] += step
     insert = postgresql.insert if _dialect(connection) == "postgresql" else sqlite.insert
     rows = [{"direction": d, "host_reversed": h, "pairs": n} for (d, h), n in sorted(deltas.items())]
     for start in range(0, len(rows), CHUNK):

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from hostpairs.crawler.capture import POPUP_NOT_LOADED
@@ -66,6 +66,37 @@ EXPECTED_NEWS_PAIRS = {
 }
 
 
+STYLES = "styles-xa.com"
+EXPECTED_STYLES_PAIRS = {
+    (STYLES, "imp-xb.net", "css.import"),  # inline <style>: @import
+    (STYLES, "font-xc.org", "css.import"),  # ... its @font-face url()
+    (STYLES, "bg-xd.com", "css.import"),  # ... its background url()
+    (STYLES, "attr-xe.net", "css.import"),  # a style attribute
+    (STYLES, "img-xh.com", "img.src"),
+    (STYLES, "pre-xi.net", "link.href"),  # preload as=script
+    (STYLES, "pref-xj.com", "link.href"),  # prefetch
+    (STYLES, "conn-xk.net", "link.href"),  # preconnect: nothing fetched
+    (STYLES, "dns-xl.org", "link.href"),  # dns-prefetch: nothing fetched
+    (STYLES, "consent-xm.com", "script.src"),  # type=text/plain, parked until consent
+    (STYLES, "rocket-xn.net", "script.src"),  # Rocket Loader's type
+}
+SCRIPT_CREATED_STYLES_PAIRS = {
+    (STYLES, "dyn-xf.com", "css.import"),  # a script-created <style>: @import and url()
+    (STYLES, "dynattr-xg.org", "css.import"),  # a style attribute set by script
+}
+STYLES_HINTS = {"pre-xi.net": "preload", "pref-xj.com": "prefetch", "conn-xk.net": "preconnect",
+                "dns-xl.org": "dns-prefetch"}
+PARKED_SCRIPTS = {"consent-xm.com": "text/plain", "rocket-xn.net": "0a1b2c3d4e5f60718293a4b5-text/javascript"}
+
+
+def styles_evidence(engine: Engine) -> dict[str, tuple[str | None, str | None]]:
+    """(hint, declared type) of the styles page's pair evidence, by child host."""
+    with Session(engine) as session:
+        return {child: (hint, declared) for child, hint, declared in session.execute(
+            select(HostPair.child, PairEvidence.hint, PairEvidence.declared_type).join(HostPair)
+            .where(HostPair.parent == STYLES))}
+
+
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def crawled(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, host_rules: str,
             virtual_web: VirtualWeb) -> Iterator[tuple[str, Engine, str]]:
@@ -90,6 +121,30 @@ def test_news_page_pairs_are_exactly_the_expected_ones(crawled: tuple[str, Engin
     _, engine, _ = crawled
     news_pairs = {p for p in all_pairs(engine) if p[0] in {x[0] for x in EXPECTED_NEWS_PAIRS}}
     assert news_pairs == EXPECTED_NEWS_PAIRS
+
+
+def test_what_a_stylesheet_requests_is_css_import_whoever_holds_it(crawled: tuple[str, Engine, str]) -> None:
+    _, engine, _ = crawled
+    assert {p for p in all_pairs(engine) if p[0] == STYLES} == EXPECTED_STYLES_PAIRS | SCRIPT_CREATED_STYLES_PAIRS
+    with Session(engine) as session:
+        visit_id = session.scalars(select(Visit.id).where(Visit.requested_url == f"https://{STYLES}/")).one()
+        deps = {d.host: d for d in session.scalars(select(Dependency).where(Dependency.visit_id == visit_id))}
+    # Chromium names the same initiator for an inline style's requests as for an <img>'s: the
+    # parser of the page. Resource Timing tells them apart.
+    for host in ("bg-xd.com", "attr-xe.net", "font-xc.org", "imp-xb.net", "dynattr-xg.org", "img-xh.com"):
+        assert (deps[host].initiator_type, deps[host].initiator_url) == ("parser", f"https://{STYLES}/"), host
+    assert {host: deps[host].cause for host in ("bg-xd.com", "attr-xe.net", "font-xc.org", "imp-xb.net",
+                                                 "dyn-xf.com", "dynattr-xg.org", "img-xh.com")} == {
+        "bg-xd.com": "css.import", "attr-xe.net": "css.import", "font-xc.org": "css.import",
+        "imp-xb.net": "css.import", "dyn-xf.com": "css.import", "dynattr-xg.org": "css.import",
+        "img-xh.com": "img.src"}
+    assert (deps["pre-xi.net"].resource_type, deps["pre-xi.net"].cause) == ("script", "link.href")  # a <link>'s load
+    # hints and parked scripts: in the pairs' evidence; the ones the browser never requested have no dependency
+    evidence = styles_evidence(engine)
+    assert {host: evidence[host][0] for host in STYLES_HINTS} == STYLES_HINTS
+    assert {host: evidence[host][1] for host in PARKED_SCRIPTS} == PARKED_SCRIPTS
+    assert not {"conn-xk.net", "dns-xl.org", "consent-xm.com", "rocket-xn.net", "ldjson-xo.com"} & set(deps)
+    assert evidence["bg-xd.com"] == (None, None)
 
 
 def test_top_level_redirects_refreshes_and_script_navigation(crawled: tuple[str, Engine, str]) -> None:
@@ -340,8 +395,15 @@ def test_static_mode_sees_what_the_markup_declares(tmp_path: Path, host_rules: s
         trackers = set(session.scalars(select(Tracker.attribute_value).where(Tracker.hostname == "tracked-nn.com")))
         certificates = dict(session.execute(select(Dependency.url, Dependency.certificate_error).where(
             Dependency.resource_type.in_(["document", "stylesheet"]), Dependency.status.is_not(None))).all())
+        declared_types = dict(session.execute(select(Dependency.host, Dependency.declared_type).where(
+            Dependency.parent_host == STYLES, Dependency.cause == "script.src")).all())
+    evidence = styles_evidence(engine)
     engine.dispose()
     assert {p for p in pairs if p[0] == NEWS} == STATIC_NEWS_PAIRS
+    # what the styles page's markup declares (its script-created styles are for the browser to see)
+    assert {p for p in pairs if p[0] == STYLES} == EXPECTED_STYLES_PAIRS
+    assert {host: evidence[host][0] for host in STYLES_HINTS} == STYLES_HINTS
+    assert declared_types == PARKED_SCRIPTS  # parked scripts keep their declared type; ld+json is not a reference
     assert STATIC_NEWS_PAIRS <= all_pairs(crawled[1])  # the browser saw all of it, and more
     assert {("old-bb.com", "www.mid-bb.net", "topLevelRedirect"), ("www.mid-bb.net", "www.new-bb.com", "topLevelRedirect"),
             ("refresh-cc.com", "landing-dd.com", "meta.refresh")} <= pairs
@@ -375,3 +437,51 @@ def test_visit_command_shows_the_evidence_in_order(crawled: tuple[str, Engine, s
     [injected_line] = lines["inject-f.com"]
     assert f"(created by https://{NEWS}/)" in injected_line and lines["frames-d.io"]
     assert run_cli("visit", "https://never-visited.example/", "--db", url).returncode == 2
+
+
+def stored_records(engine: Engine) -> dict[str, set[tuple]]:
+    """Everything a reprocess may rewrite, without row ids."""
+    with Session(engine) as session:
+        return {
+            "pairs": {tuple(r) for r in session.execute(select(
+                HostPair.parent, HostPair.child, HostPair.cause, HostPair.first_seen, HostPair.last_seen,
+                HostPair.visit_count))},
+            "dependencies": {tuple(r) for r in session.execute(select(
+                Dependency.visit_id, Dependency.url, Dependency.cause, Dependency.parent_host, Dependency.declared_type))},
+            "evidence": {tuple(r) for r in session.execute(select(
+                PairEvidence.visit_id, HostPair.parent, HostPair.child, HostPair.cause, PairEvidence.child_url,
+                PairEvidence.hint, PairEvidence.declared_type).join(HostPair))},
+            "trackers": {tuple(r) for r in session.execute(select(
+                Tracker.hostname, Tracker.attribute_value, Tracker.first_seen, Tracker.visit_count))},
+        }
+
+
+def test_reprocess_of_a_crawl_changes_nothing_and_a_visit_exports_as_har(crawled: tuple[str, Engine, str],
+                                                                         tmp_path: Path) -> None:
+    from haralyzer import HarParser
+
+    url, engine, _ = crawled
+    before = stored_records(engine)
+    with Session(engine) as session:
+        visits = session.scalar(select(func.count()).select_from(Visit))
+    result = run_cli("reprocess", "--db", url)
+    assert result.returncode == 0, result.stderr
+    assert f"reprocessed {visits} visits: 0 with different records" in result.stdout
+    assert stored_records(engine) == before
+
+    har = tmp_path / "styles.har"
+    result = run_cli("visit", f"https://{STYLES}/", "--har", str(har), "--db", url)
+    assert result.returncode == 0, result.stderr
+    parsed = HarParser(json.loads(har.read_text()))
+    [page] = parsed.pages
+    entries = {entry.url: entry for entry in page.entries}
+    page_entry = entries[f"https://{STYLES}/"]
+    assert page_entry.status == 200 and page_entry.serverAddress == "127.0.0.1"
+    assert page_entry.response.mimeType == "text/html"
+    background = entries["https://bg-xd.com/bg.gif"].raw_entry
+    assert background["_initiator"]["type"] == "parser" and background["_initiator"]["fetchInitiator"] == "css"
+    assert (background["_cause"], background["_parentHost"]) == ("css.import", STYLES)
+    assert background["_frame"]["url"] == f"https://{STYLES}/" and background["_frame"]["id"]
+    with Session(engine) as session:
+        visit_id = session.scalars(select(Visit.id).where(Visit.requested_url == f"https://{STYLES}/")).one()
+    assert set(entries) == {d[1] for d in before["dependencies"] if d[0] == visit_id}  # every request, nothing else

@@ -109,6 +109,46 @@ def test_stylesheet_requests_fonts_icons_and_the_rest() -> None:
     assert "preflight" not in {d.request.resource_type for d in extract_dependencies(c)}
 
 
+def test_what_resource_timing_names_css_or_link_decides_over_devtools() -> None:
+    # DevTools names the page's parser for an inline style's requests exactly as for an <img>'s
+    parser = {"initiator_type": "parser", "initiator_url": PAGE}
+    c = capture(
+        request("https://bg-a.com/b.png", "image", fetch_initiator="css", **parser),
+        request("https://font-b.com/f.woff2", "font", fetch_initiator="css", **parser),
+        request("https://imp-c.com/i.css", "stylesheet", fetch_initiator="css", **parser),
+        request("https://img-d.com/i.png", "image", fetch_initiator="img", **parser),
+        request("https://pre-e.com/p.js", "script", fetch_initiator="link", **parser),
+        request("https://plain-f.com/s.js", "script", fetch_initiator="script", **parser),
+        request("https://bg-g.com/b.png", "image", redirected_from="https://bg-a.com/b.png", fetch_initiator="css"),
+    )
+    assert {d.request.url: d.cause for d in extract_dependencies(c)} == {
+        "https://bg-a.com/b.png": "css.import", "https://font-b.com/f.woff2": "css.import",
+        "https://imp-c.com/i.css": "css.import", "https://img-d.com/i.png": "img.src",
+        "https://pre-e.com/p.js": "link.href", "https://plain-f.com/s.js": "script.src",
+        "https://bg-g.com/b.png": "redirect"}
+
+
+def test_resource_hints_and_parked_scripts_from_the_final_dom() -> None:
+    c = capture(
+        request("https://pre-a.com/p.js", "script", fetch_initiator="link"),
+        links=(
+            LinkObservation("https://pre-a.com/p.js", (PAGE,), "link", "preload"),
+            LinkObservation("https://conn-b.com/", (PAGE,), "link", "preconnect"),
+            LinkObservation("https://dns-c.com/", (PAGE,), "link", "DNS-Prefetch"),
+            LinkObservation("https://css-d.com/s.css", (PAGE,), "link", "stylesheet"),  # its request is the evidence
+            LinkObservation("https://consent-e.com/t.js", (PAGE,), "script", script_type="text/plain"),
+            LinkObservation("https://data-f.com/d.json", (PAGE,), "script", script_type="application/ld+json"),
+        ),
+    )
+    evidence = {e.child: (e.cause, e.hint, e.declared_type) for e in extract_host_pairs(c, extract_dependencies(c))}
+    assert evidence == {
+        "pre-a.com": ("link.href", "preload", None),
+        "conn-b.com": ("link.href", "preconnect", None),
+        "dns-c.com": ("link.href", "dns-prefetch", None),
+        "consent-e.com": ("script.src", None, "text/plain"),
+    }
+
+
 def test_links_same_host_pairs_and_host_normalisation() -> None:
     c = capture(
         request("https://WWW.Bank-A.com./logo.png", "image"),  # same host after normalisation: no pair

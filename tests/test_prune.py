@@ -56,8 +56,8 @@ def test_prune_keeps_the_window_and_every_aggregate(kind: str, tmp_path: Path, r
     sessions = session_factory(open_database(url))
     for day in range(5):  # five daily visits of two pages; only the first visit of the bank loads old-cdn-x.net
         record_visit(sessions, capture("https://www.bank-a.com/", START + day * DAY,
-                                       "old-cdn-x.net" if day == 0 else "cdn.shop-b.net"))
-        record_visit(sessions, capture("https://news-c.org/", START + day * DAY + 60, "cdn.shop-b.net"))
+                                       "old-cdn-x.net" if day == 0 else "cdn.shop-b.net"), capture_bytes=0)
+        record_visit(sessions, capture("https://news-c.org/", START + day * DAY + 60, "cdn.shop-b.net"), capture_bytes=0)
     with sessions() as session:
         before = aggregates(session)
         visit_ids = {v.requested_url: [] for v in session.scalars(select(Visit))}
@@ -72,7 +72,7 @@ def test_prune_keeps_the_window_and_every_aggregate(kind: str, tmp_path: Path, r
 
     result = run_cli("prune", "--keep-visits", "2", "--db", url)
     assert result.returncode == 0, result.stderr
-    assert ("pruned the evidence of 6 visits (pair evidence: 6, dependencies: 12, frames: 6, forms: 0, screenshots: 6)"
+    assert ("pruned the evidence of 6 visits (pair evidence: 6, dependencies: 12, frames: 6, forms: 0, screenshots: 6, captures: 6)"
             in result.stdout)
     with sessions() as session:
         kept = set(evidence_of(session))

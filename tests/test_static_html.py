@@ -30,19 +30,32 @@ def test_iframe_and_frame_are_iframe_src_documents() -> None:
     ]
 
 
-def test_script_src_only_for_javascript_types() -> None:
+def test_script_src_whatever_its_type_but_data_blocks() -> None:
     html = (
         '<script src="a.js"></script>'
         '<script type="module" src="m.js"></script>'
         '<script type="text/javascript; charset=utf-8" src="p.js"></script>'
         '<script language="JavaScript1.2" src="l.js"></script>'
         '<script type="text/plain" data-consent="stats" src="https://gated.example/t.js"></script>'
-        '<script type="text/x-template" src="tpl.html"></script>'
+        '<script type="9c1f0e5a8b7d6c4e3f2a1b0c-text/javascript" src="https://rocket.example/r.js"></script>'
+        '<script type="Application/Deferred" src="https://later.example/d.js"></script>'
+        '<script language="vbscript" src="old.vbs"></script>'
+        '<script type="application/ld+json" src="https://data.example/ld.json"></script>'
+        '<script type="application/json" src="https://data.example/j.json"></script>'
+        '<script type="application/manifest+json" src="https://data.example/m.json"></script>'
+        '<script type="importmap" src="https://data.example/map.json"></script>'
+        '<script type="speculationrules" src="https://data.example/rules.json"></script>'
         "<script>var s = '<img src=https://in-script.example/x.png>';</script>"
     )
-    assert extract_html_references(html, PAGE) == [
-        StaticReference(f"https://www.page.example/dir/{name}", "script.src", "script", "script")
-        for name in ("a.js", "m.js", "p.js", "l.js")
+    assert [(r.url, r.cause, r.declared_type) for r in extract_html_references(html, PAGE)] == [
+        ("https://www.page.example/dir/a.js", "script.src", None),
+        ("https://www.page.example/dir/m.js", "script.src", None),
+        ("https://www.page.example/dir/p.js", "script.src", None),
+        ("https://www.page.example/dir/l.js", "script.src", None),
+        ("https://gated.example/t.js", "script.src", "text/plain"),
+        ("https://rocket.example/r.js", "script.src", "9c1f0e5a8b7d6c4e3f2a1b0c-text/javascript"),
+        ("https://later.example/d.js", "script.src", "application/deferred"),
+        ("https://www.page.example/dir/old.vbs", "script.src", "text/vbscript"),
     ]
 
 
@@ -93,18 +106,20 @@ def test_link_href_only_for_rels_that_load() -> None:
         <link rel="next" href="page2.html">
     """
     base = "https://www.page.example"
-    assert [(r.url, r.cause, r.resource_type) for r in extract_html_references(html, PAGE)] == [
-        (f"{base}/dir/s.css", "link.href", "stylesheet"),
-        (f"{base}/dir/big.css", "link.href", "stylesheet"),
-        (f"{base}/favicon.ico", "link.href", "image"),
-        (f"{base}/touch.png", "link.href", "image"),
-        (f"{base}/site.webmanifest", "link.href", "manifest"),
-        ("https://fonts.example/f.woff2", "link.href", "font"),
-        (f"{base}/dir/hero.jpg", "link.href", "image"),
-        (f"{base}/dir/hero-1x.jpg", "link.href", "image"),
-        (f"{base}/dir/hero-2x.jpg", "link.href", "image"),
-        (f"{base}/dir/mod.mjs", "link.href", "script"),
-        (f"{base}/dir/next.html", "link.href", "prefetch"),
+    assert [(r.url, r.cause, r.resource_type, r.hint) for r in extract_html_references(html, PAGE)] == [
+        (f"{base}/dir/s.css", "link.href", "stylesheet", None),
+        (f"{base}/dir/big.css", "link.href", "stylesheet", None),
+        (f"{base}/favicon.ico", "link.href", "image", None),
+        (f"{base}/touch.png", "link.href", "image", None),
+        (f"{base}/site.webmanifest", "link.href", "manifest", None),
+        ("https://fonts.example/f.woff2", "link.href", "font", "preload"),
+        (f"{base}/dir/hero.jpg", "link.href", "image", "preload"),
+        (f"{base}/dir/hero-1x.jpg", "link.href", "image", "preload"),
+        (f"{base}/dir/hero-2x.jpg", "link.href", "image", "preload"),
+        (f"{base}/dir/mod.mjs", "link.href", "script", "modulepreload"),
+        (f"{base}/dir/next.html", "link.href", "prefetch", "prefetch"),
+        ("https://preconnect.example/", "link.href", "other", "preconnect"),
+        ("https://dns.example/", "link.href", "other", "dns-prefetch"),
     ]
 
 

@@ -44,6 +44,34 @@ NEWS_PAGE = """<!doctype html><html><head><title>News A</title>
 
 CORS = {"Access-Control-Allow-Origin": "*"}
 
+# What a stylesheet requests is css.import whoever holds the CSS (inline <style>, style attribute,
+# parser-inserted or script-created); resource hints are link.href, marked; a <script src> under a
+# type that is not JavaScript is script.src, unless the type is a data block's.
+STYLES_PAGE = """<!doctype html><html><head>
+<style>@import url(https://imp-xb.net/i.css);
+@font-face { font-family: Brand; src: url(https://font-xc.org/brand.woff2) format('woff2'); }
+body { background: url(https://bg-xd.com/bg.gif); } p { font-family: Brand, serif; }</style>
+<link rel="preload" as="script" href="https://pre-xi.net/p.js">
+<link rel="prefetch" href="https://pref-xj.com/next.html">
+<link rel="preconnect" href="https://conn-xk.net">
+<link rel="dns-prefetch" href="//dns-xl.org">
+<script type="text/plain" data-consent="marketing" src="https://consent-xm.com/tag.js"></script>
+<script type="0a1b2c3d4e5f60718293a4b5-text/javascript" src="https://rocket-xn.net/r.js"></script>
+<script type="application/ld+json" src="https://ldjson-xo.com/d.json"></script>
+</head><body><p>Styled text</p>
+<div style="width: 8px; height: 8px; background-image: url(https://attr-xe.net/a.gif)"></div>
+<img src="https://img-xh.com/i.gif">
+<script>
+  var style = document.createElement('style');
+  style.textContent = '@import url(https://dyn-xf.com/d.css); h2 { background: url(https://dyn-xf.com/h.gif); }';
+  document.head.appendChild(style);
+  var h = document.createElement('h2'); h.textContent = 'added'; document.body.appendChild(h);
+  var d = document.createElement('div');
+  d.setAttribute('style', 'width: 8px; height: 8px; background: url(https://dynattr-xg.org/d.gif)');
+  document.body.appendChild(d);
+</script>
+</body></html>"""
+
 TRACKED_PAGE = """<!doctype html><html><head>
 <meta name="generator" content="WordPress 6.4.2">
 <script async src="https://www.googletagmanager.com/gtag/js?id=G-TRK4EXAMPLE"></script>
@@ -70,6 +98,13 @@ src="https://www.facebook.com/tr?id=1234567890123456&ev=PageView&noscript=1"/></
 def build_sites(web_port: list[int]) -> dict[str, dict]:
     """Sites keyed by host; `web_port` is filled in once the server has a port."""
     return {
+        "styles-xa.com": {"/": html(STYLES_PAGE)},
+        "imp-xb.net": {"/i.css": css("p { color: navy }")},
+        "dyn-xf.com": {"/d.css": css("h2 { color: teal }"), "/h.gif": PIXEL},
+        **{host: {path: PIXEL} for host, path in (("bg-xd.com", "/bg.gif"), ("attr-xe.net", "/a.gif"),
+                                                   ("dynattr-xg.org", "/d.gif"), ("img-xh.com", "/i.gif"))},
+        "pre-xi.net": {"/p.js": js("var preloaded = 1;")},
+        "pref-xj.com": {"/next.html": html("<p>next</p>")},
         "www.news-a.com": {"/": html(NEWS_PAGE), "/section": html("<h1>Section</h1><img src='https://section-img-ac.com/s.gif'>"),
                            "/worker.js": js("importScripts('https://worker-lib-qq.org/l.js');"
                                             "fetch('https://worker-api-pp.net/x');")},
@@ -162,6 +197,7 @@ MAIN_TARGETS = [
     "https://guard-hh.com/",
     "https://unreachable-gg.com/",
     "https://tracked-nn.com/",
+    "https://styles-xa.com/",
 ]
 
 HOSTILE_TARGETS = ["https://busy-ii.com/", "https://busy-at-load-rr.com/", "https://download-jj.com/file.exe",

@@ -317,10 +317,12 @@ async function visitPage(id) {
   fillDeps();
   const chains = redirectChains(deps);
   const certificateErrors = deps.filter((d) => d.certificateError);
+  const marked = report.markedReferences;
   show(`Visit ${id}`, h("h1", {}, visit.requestedUrl),
     h("p", {class: "muted"}, `${visit.mode} visit ${visit.started} → ${visit.finalUrl}`,
       visit.status ? ` · status ${visit.status}` : "", visit.error ? ` · ${visit.error}` : "",
-      visit.limitsHit.length ? ` · limits hit: ${visit.limitsHit.join(", ")}` : ""),
+      visit.limitsHit.length ? ` · limits hit: ${visit.limitsHit.join(", ")}` : "",
+      report.har ? h("span", {}, " · ", h("a", {href: report.har, download: `visit-${visit.id}.har`}, "Download HAR")) : ""),
     h("p", {}, report.previousVisit ? h("a", {href: `#/visit/${report.previousVisit}`}, "Previous visit of this URL") : "First visit of this URL",
       report.changes && (report.changes.added.length || report.changes.removed.length)
         ? h("span", {}, " · since then: ",
@@ -336,7 +338,11 @@ async function visitPage(id) {
       ? h("ul", {}, chains.map((chain) => h("li", {}, chain.join(" → ")))) : h("p", {class: "muted"}, "No redirects.")),
     certificateErrors.length ? section("Certificate errors", h("ul", {}, certificateErrors.map((d) => h("li", {}, `${d.url}: ${d.certificateError}`)))) : null,
     section(`Dependencies (${deps.length})`, h("div", {class: "filters"}, labelled("Cause", causeFilter),
-      labelled("Type", typeFilter), labelled("URL", hostFilter)), depTable));
+      labelled("Type", typeFilter), labelled("URL", hostFilter)), depTable),
+    marked.length ? section(`Resource hints and parked scripts (${marked.length})`, table([
+      ["URL", (r) => r.url], ["Cause", (r) => r.cause], ["Parent", (r) => r.parent, (r) => hostLink(r.parent)],
+      ["Hint", (r) => r.hint], ["Declared type", (r) => r.declaredType],
+    ], marked, "Resource hints and parked scripts")) : null);
 }
 
 // --- alerts and seed groups ------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 One `BrowserCapture` is attached to a fresh page before it navigates. It follows the frame tree
 (`frames.FrameTree`: frames created by the parser or by script, their later navigations and why
 they happened) and every network request (`network.NetworkLog`: redirect hops, initiator, frame,
-status, the address connected to), reads the final DOM when the visit ends (`dom`), then turns
+status, the address connected to; what Resource Timing says started each one: `resource_timing`),
+reads the final DOM when the visit ends (`dom`), then turns
 it all into a plain `PageCapture` for the extractors. The JavaScript run in the page is in js/.
 
 Site isolation is switched off in the browser (see settings), so every frame, cross-site ones
@@ -23,6 +24,7 @@ from typing import TypeVar
 from playwright.async_api import CDPSession, Page
 
 from hostpairs.crawler.browsing import STEP_TIMEOUT
+from hostpairs.crawler.capture import resource_timing
 from hostpairs.crawler.capture.dom import read_cookies, read_links_and_forms, read_markup
 from hostpairs.crawler.capture.frames import FrameTree
 from hostpairs.crawler.capture.network import POPUP_NOT_LOADED, ConnectionCheck, NetworkLog
@@ -116,6 +118,7 @@ class BrowserCapture:
         capture.network.listen(page)
         await session.send("Page.enable")
         await session.send("Network.enable")
+        await resource_timing.install(session)
         await capture.frames.find_main_frame()
         return capture
 
@@ -187,6 +190,9 @@ class BrowserCapture:
         cookies = self.network.refused_cookies + await read_cookies(self.page)
         html = await read_markup(self.page, self.requested_url) if error is None else ""
         requests = await self.network.observations()
+        if error is None:
+            requests = resource_timing.with_fetch_initiators(
+                requests, await resource_timing.read(self.session, self.frames.live_ids(), deadline))
         final_url = self.frames.main_url or self.requested_url
         top_status = next(
             (r.status for r in requests if r.is_main_frame and r.resource_type == "document" and r.url == final_url),

@@ -13,13 +13,15 @@ from hostpairs.crawler.browsing import STEP_TIMEOUT
 from hostpairs.crawler.capture.frames import playwright_frame_chain
 from hostpairs.crawler.capture.page_scripts import DOM_REFERENCES_JS, MARKUP_JS
 from hostpairs.extractors.observations import CookieObservation, FormObservation, LinkObservation
+from hostpairs.extractors.static_html import script_type
 
 logger = logging.getLogger(__name__)
 
 
 async def read_links_and_forms(page: Page, max_frames: int = 0, deadline: float | None = None,
                                ) -> tuple[list[LinkObservation], list[FormObservation]]:
-    """Links and forms of every frame's final DOM (the first `max_frames`, until `deadline`, a
+    """Links (with <link> rels and the <script src> parked under a type that is not JavaScript)
+    and forms of every frame's final DOM (the first `max_frames`, until `deadline`, a
     monotonic time); a frame that does not answer is skipped."""
     links, forms = [], []
     frames = page.frames[:max_frames] if max_frames > 0 else page.frames
@@ -33,11 +35,13 @@ async def read_links_and_forms(page: Page, max_frames: int = 0, deadline: float 
         except Exception as exc:
             logger.debug("could not read links of %s: %s", frame.url, exc)
             continue
-        links.extend(
-            LinkObservation(href, chain, tag, rel)
-            for tag, href, rel in dict.fromkeys(tuple(entry) for entry in found.get("links") or ())
-            if isinstance(href, str)
-        )
+        for tag, href, rel, declared in dict.fromkeys(tuple(entry) for entry in found.get("links") or ()):
+            if not isinstance(href, str):
+                continue
+            if tag != "script":
+                links.append(LinkObservation(href, chain, tag, rel))
+            elif isinstance(declared, str) and (parked := script_type({"type": declared})):
+                links.append(LinkObservation(href, chain, tag, script_type=parked))
         forms.extend(
             FormObservation(action, method, chain, tuple(sensitive))
             for action, method, sensitive in found.get("forms") or ()

@@ -145,6 +145,11 @@ class FrameTree:
 
     # --- the end of the visit -----------------------------------------------------------------
 
+    def live_ids(self) -> list[str]:
+        """The frames still attached whose requests the crawler let through."""
+        return [frame_id for frame_id, state in self.frames.items()
+                if not state.detached and frame_id not in self.refused_ids]
+
     async def observations(self, inspect_elements: bool, deadline: float | None = None) -> list[FrameObservation]:
         """One FrameObservation a frame; with `inspect_elements`, attached child frames are also
         checked for being hidden (the page must still answer), until `deadline` (monotonic)."""

@@ -187,6 +187,7 @@ class NetworkLog:
             is_navigation = resource_type == "document" and params.get("loaderId") == request_id
             observation = RequestObservation(
                 url=params["request"]["url"],
+                method=params["request"].get("method", "GET"),
                 resource_type=resource_type,
                 frame_id=frame_id,
                 frame_chain=self.frames.chain(frame_id),

@@ -28,3 +28,9 @@ def storm_caps_js(max_dialogs: int, max_popups: int) -> str:
 
 
 _STORM_CAPS_JS = _page_script("storm_caps")
+
+# The init script, run in the capture's isolated world, that keeps each request's Resource
+# Timing initiator (css, link, img, ...); RESOURCE_INITIATORS_READ returns them.
+RESOURCE_INITIATORS_JS = _page_script("resource_initiators")
+RESOURCE_INITIATORS_READ = ("typeof __hostpairsResourceInitiators === 'function'"
+                            " ? __hostpairsResourceInitiators() : []")

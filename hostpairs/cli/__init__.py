@@ -9,14 +9,14 @@ import click
 import typer
 from rich.markup import escape
 
-from hostpairs.cli import (alerts, crawling, demo, distributed, exporting, importing, lookups, pruning, seeds, serving,
-                           users)
+from hostpairs.cli import (alerts, crawling, demo, distributed, exporting, importing, lookups, pruning, reprocessing,
+                           seeds, serving, users)
 from hostpairs.cli.common import err
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=(
     "Crawl sites in headless Chromium and pivot on what they load: host pairs, dependencies, resolutions, "
     "trackers, cookies, components; watch sites for injected iframes and scripts."))
-for topic in (crawling, distributed, lookups, importing, exporting, pruning, serving, demo):
+for topic in (crawling, distributed, lookups, importing, exporting, pruning, reprocessing, serving, demo):
     app.registered_commands.extend(topic.app.registered_commands)
 app.add_typer(seeds.app, name="seeds")
 app.add_typer(alerts.app, name="alerts")

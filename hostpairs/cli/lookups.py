@@ -69,9 +69,12 @@ def resolutions(host: str = typer.Argument(..., help="Host name (subdomains too)
 def visit(url: str = typer.Argument(..., help="A visited URL (as requested or as it ended up)."),
           db: str | None = DbOption, as_json: bool = typer.Option(False, "--json"),
           screenshot: Path | None = typer.Option(None, "--screenshot", help="Write the visit's screenshot (JPEG) to this file."),
+          har: Path | None = typer.Option(None, "--har", help="Write the visit as a HAR 1.2 file (from its kept capture)."),
           ) -> None:
     """The evidence of the latest visit of URL: its frame tree and every dependency."""
+    from hostpairs.api.har_export import har_log
     from hostpairs.api.visit_report import visit_report
+    from hostpairs.storage.captures import kept_capture
     from hostpairs.storage.models import Screenshot
     from hostpairs.storage.queries import latest_visit
 
@@ -79,7 +82,7 @@ def visit(url: str = typer.Argument(..., help="A visited URL (as requested or as
         found = latest_visit(session, url)
         if found is None:
             fail(f"no visit of {url}")
-        report = visit_report(found)
+        report = visit_report(session, found)
         if screenshot is not None:
             shot = session.get(Screenshot, found.id)
             if shot is None:
@@ -88,6 +91,15 @@ def visit(url: str = typer.Argument(..., help="A visited URL (as requested or as
                 screenshot.write_bytes(shot.image)
             except OSError as exc:
                 fail(f"--screenshot: cannot write {screenshot}: {exc.strerror or exc}")
+        if har is not None:
+            capture = kept_capture(session, found.id)
+            if capture is None:
+                fail(f"visit {found.id} of {url} has no complete kept capture (pruned, over the size cap, "
+                     "kept captures off, or stored before they were kept)")
+            try:
+                har.write_text(json.dumps(har_log(capture), indent=1), encoding="utf-8")
+            except OSError as exc:
+                fail(f"--har: cannot write {har}: {exc.strerror or exc}")
     if as_json:
         print(json.dumps(report, indent=2))
         return

@@ -16,7 +16,8 @@ def prune(
     dry_run: bool = typer.Option(False, "--dry-run", help="Count what would be removed; remove nothing."),
     db: str | None = DbOption,
 ) -> None:
-    """Remove the evidence (dependencies, frames, forms, pair evidence) of visits no option keeps.
+    """Remove the evidence (dependencies, frames, forms, pair evidence, screenshots, kept captures)
+    of visits no option keeps.
     Host pairs, resolutions, trackers, cookies and components with their first/last seen are never
     pruned, nor the visits' own rows and alerts. With both options, a visit is pruned only when
     neither keeps it."""

@@ -1,6 +1,10 @@
 () => ({
-  links: Array.from(document.querySelectorAll('a[href], area[href], link[href]'),
-    el => [el.localName === 'link' ? 'link' : 'a', el.href, el.getAttribute('rel')]),
+  // <a>/<area> and <link> hrefs, and the <script src> with a declared type (the capture keeps
+  // those whose type is not JavaScript: the browser did not load them).
+  links: Array.from(document.querySelectorAll('a[href], area[href], link[href], script[src][type]'), el => {
+    if (el.localName === 'script') return ['script', el.src, null, el.getAttribute('type')];
+    return [el.localName === 'link' ? 'link' : 'a', el.href, el.getAttribute('rel'), null];
+  }),
   forms: Array.from(document.forms, form => {
     const sensitive = [];
     if (form.querySelector('input[type=password]')) sensitive.push('password');
