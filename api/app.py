@@ -24,7 +24,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException
 
-from hostpairs.api import export_routes, native, pivots, pt_routes
+from hostpairs.api import export_routes, inventory_routes, native, pivots, pt_routes
 from hostpairs.api.auth import Authentication, RateLimit
 from hostpairs.api.middleware import AccessLog, ASGIApp, JsonBodyParameters, RequestLimits, ResponseCache
 from hostpairs.api.parameters import DIRECTIONS, MAX_LIMIT, ORDERS, SORTS, InvalidQuery
@@ -55,6 +55,7 @@ def create_app(sessions: sessionmaker[Session], keys_required: bool = False,
     app.include_router(native.router)
     app.include_router(pivots.router)
     app.include_router(export_routes.router)
+    app.include_router(inventory_routes.router)
     app.include_router(pt_routes.router)
     _add_error_handlers(app)
     _add_pages(app)

@@ -7,7 +7,7 @@ import base64
 import json
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import JSONResponse
 
 from hostpairs.api import parameters
@@ -52,10 +52,12 @@ def list_alerts(db: DB, since: Annotated[str | None, Query(description="Raised a
                          "next": str(found[-1].id) if len(found) == size else None})
 
 
-@router.post("/alerts/acknowledge", summary="Acknowledge alerts")
-def acknowledge_alerts(db: DB, ids: Annotated[list[int], Body(embed=True, description="Alert IDs.")]) -> JSONResponse:
+@router.post("/alerts/acknowledge", summary="Acknowledge alerts (recorded with the API user's name)")
+def acknowledge_alerts(db: DB, request: Request,
+                       ids: Annotated[list[int], Body(embed=True, description="Alert IDs.")]) -> JSONResponse:
     now = utcnow()
-    missing = [alert_id for alert_id in ids if not alerts.acknowledge(db, alert_id, now)]
+    by = getattr(request.state, "user", None) or "API (no users)"
+    missing = [alert_id for alert_id in ids if not alerts.acknowledge(db, alert_id, now, by)]
     if missing:
         db.rollback()
         return JSONResponse({"message": f"no alert with id {', '.join(map(str, missing))}"}, status_code=404)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import JSONResponse
 
 from hostpairs.api import parameters
@@ -22,6 +22,8 @@ from hostpairs.storage.models import Screenshot, Visit
 from hostpairs.storage.times import utcnow
 
 router = APIRouter(prefix="/api/v1", tags=["hostpairs v1"])
+
+VisitId = Annotated[int, Path(ge=1, le=2**63 - 1, description="A visit's id.")]
 
 FACTS_LIMIT = 200
 """Rows of each kind a host's page shows (the full lists are the v2 look-ups, paged)."""
@@ -86,7 +88,7 @@ def host_timeline(db: DB, host: str,
 
 
 @router.get("/visits/{visit_id}", summary="One visit's evidence: frame tree, dependencies, screenshot, changes since the visit before")
-def one_visit(db: DB, visit_id: int) -> JSONResponse:
+def one_visit(db: DB, visit_id: VisitId) -> JSONResponse:
     visit = db.get(Visit, visit_id)
     if visit is None:
         return JSONResponse({"message": f"no visit with id {visit_id}"}, status_code=404)
@@ -106,7 +108,7 @@ def one_visit(db: DB, visit_id: int) -> JSONResponse:
 
 @router.get("/visits/{visit_id}/screenshot", summary="The viewport after the visit's user simulation (JPEG)",
             response_class=Response, responses={200: {"content": {"image/jpeg": {}}}})
-def screenshot(db: DB, visit_id: int) -> Response:
+def screenshot(db: DB, visit_id: VisitId) -> Response:
     shot = db.get(Screenshot, visit_id)
     if shot is None:
         return JSONResponse({"message": f"no screenshot of visit {visit_id}"}, status_code=404)
@@ -115,7 +117,7 @@ def screenshot(db: DB, visit_id: int) -> Response:
 
 @router.get("/visits/{visit_id}/har", summary="The visit as a HAR 1.2 log, from its kept capture",
             responses={200: {"content": {"application/json": {}}}})
-def har(db: DB, visit_id: int) -> JSONResponse:
+def har(db: DB, visit_id: VisitId) -> JSONResponse:
     capture = kept_capture(db, visit_id)
     if capture is None:
         return JSONResponse({"message": f"no complete kept capture of visit {visit_id}"}, status_code=404)

@@ -106,6 +106,8 @@ class _Visit:
     screenshots: bool = True
     """Whether the viewport is photographed after the user simulation."""
     screenshot: bytes | None = None
+    inventory: bool = False
+    """Whether the page's scripts are inventoried: their bodies and <script> elements kept."""
 
     @property
     def over(self) -> bool:
@@ -122,7 +124,8 @@ def _visit_of(request: scrapy.Request) -> _Visit:
     if visit is None:
         visit = request.meta["hostpairs_visit"] = _Visit(request.meta.get("hostpairs_limits") or VisitLimits(),
                                                          page_time=request.meta.get("hostpairs_page_time") or 0.0,
-                                                         screenshots=request.meta.get("hostpairs_screenshots", True))
+                                                         screenshots=request.meta.get("hostpairs_screenshots", True),
+                                                         inventory=request.meta.get("hostpairs_inventory", False))
     return visit
 
 
@@ -197,7 +200,7 @@ async def prepare_page(page: Page, request: scrapy.Request, guard: AddressGuard,
         # A renderer that died while the page was being created never answers: bounded.
         capture = await asyncio.wait_for(
             BrowserCapture.attach(page, request.url, request.meta.get("depth", 0), check_connection=guard.connected,
-                                  limits=visit.limits.capture_limits()),
+                                  limits=visit.limits.capture_limits(), inventory=visit.inventory),
             ATTACH_TIMEOUT)
         await asyncio.wait_for(_guard_every_request(capture, guard), ATTACH_TIMEOUT)
     except BaseException:

@@ -28,7 +28,8 @@ def group_definition(group: SeedGroup, crawl_run: int) -> dict[str, Any]:
     return {"crawl_run": crawl_run, "interval_seconds": group.interval_seconds, "cron": group.cron,
             "jitter_seconds": group.jitter_seconds, "depth": group.depth, "max_pages": group.max_pages,
             "tags": sorted(group.tags), "allow_hosts": list(group.allow_hosts),
-            "allow_patterns": [[pattern.pattern, pattern.flags] for pattern in group.allow_patterns]}
+            "allow_patterns": [[pattern.pattern, pattern.flags] for pattern in group.allow_patterns],
+            "inventory": group.inventory}
 
 
 def group_from_definition(name: str, definition: dict[str, Any]) -> SeedGroup:
@@ -37,7 +38,8 @@ def group_from_definition(name: str, definition: dict[str, Any]) -> SeedGroup:
                      jitter_seconds=definition["jitter_seconds"], depth=definition["depth"],
                      max_pages=definition["max_pages"], tags=frozenset(definition["tags"]),
                      allow_hosts=tuple(definition["allow_hosts"]),
-                     allow_patterns=tuple(re.compile(pattern, flags) for pattern, flags in definition["allow_patterns"]))
+                     allow_patterns=tuple(re.compile(pattern, flags) for pattern, flags in definition["allow_patterns"]),
+                     inventory=definition.get("inventory", False))
 
 
 def queue_group_runs(frontier: Frontier, sessions: sessionmaker[Session], groups: list[SeedGroup],

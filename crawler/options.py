@@ -34,6 +34,7 @@ class CrawlOptions:
     frontier_lease: float = defaults.HOSTPAIRS_FRONTIER_LEASE
     exit_when_idle: float = defaults.HOSTPAIRS_EXIT_WHEN_IDLE
     screenshots: bool = defaults.HOSTPAIRS_SCREENSHOTS
+    keep_captures: bool = defaults.HOSTPAIRS_KEEP_CAPTURES
     concurrency: int | None = None
     """Visits at once (`--concurrency`; default: the mode's own, CONCURRENT_REQUESTS or
     HOSTPAIRS_STATIC_CONCURRENCY)."""
@@ -62,6 +63,7 @@ class CrawlOptions:
             "HOSTPAIRS_EXIT_WHEN_IDLE": self.exit_when_idle,
             "HOSTPAIRS_WORKER_OPTIONS": list(self.worker_options),
             "HOSTPAIRS_SCREENSHOTS": self.screenshots,
+            "HOSTPAIRS_KEEP_CAPTURES": self.keep_captures,
             "LOG_LEVEL": "INFO" if self.verbose else "ERROR",
         } | ({} if self.concurrency is None else {
             "CONCURRENT_REQUESTS": self.concurrency, "CONCURRENT_REQUESTS_PER_DOMAIN": self.concurrency,
@@ -84,6 +86,8 @@ class CrawlOptions:
             args += ["--concurrency", str(self.concurrency)]
         if not self.screenshots:
             args.append("--no-screenshots")
+        if not self.keep_captures:
+            args.append("--no-keep-captures")
         if self.verbose:
             args.append("--verbose")
         return args

@@ -48,6 +48,7 @@ class StoragePipeline:
         self.capture_bytes = settings.getint("HOSTPAIRS_CAPTURE_BYTES") if settings.getbool("HOSTPAIRS_KEEP_CAPTURES") else None
         self.destinations = destinations(settings.get("HOSTPAIRS_ALERT_FILE"), settings.getlist("HOSTPAIRS_WEBHOOKS"))
         self.retry_for = settings.getfloat("HOSTPAIRS_DB_RETRY")
+        self.processors = tuple(settings.getlist("HOSTPAIRS_PAYMENT_PROCESSORS"))
         self.unavailable: str | None = None
         self.watches: dict[str, PageWatch] = {}
         self.writer = ThreadPoolExecutor(1, thread_name_prefix="hostpairs-writer")
@@ -58,7 +59,8 @@ class StoragePipeline:
         return cls(crawler)
 
     def seed_groups_known(self, groups: dict[str, SeedGroup]) -> None:
-        self.watches.update({name: PageWatch(group.tags, group.is_allowlisted) for name, group in groups.items()})
+        self.watches.update({name: PageWatch(group.tags, group.is_allowlisted, group.inventoried)
+                             for name, group in groups.items()})
 
     async def open_spider(self) -> None:
         engine = await asyncio.get_running_loop().run_in_executor(self.writer, open_database, self.database_url)
@@ -71,7 +73,7 @@ class StoragePipeline:
         if not isinstance(item, PageCapture):
             return item
         watch = self.watches.get(item.seed_group or "", PageWatch())
-        policy = AlertPolicy(watch, item.seed_group, self.baseline_visits, self.destinations)
+        policy = AlertPolicy(watch, item.seed_group, self.baseline_visits, self.destinations, self.processors)
         try:
             stored = await self._record(item, policy)
         except (SQLAlchemyError, DatabaseUnavailable) as exc:

@@ -1,7 +1,9 @@
 """Recording a visit: extract its records, compare it with earlier visits, store both.
 
-The one place where the pure extractors meet the database: reads for the baseline first, then
-pure extraction and change detection, then one write transaction (storage/writer.py)."""
+The one place where the pure extractors meet the database: reads for the baseline first (and, on
+an inventoried page, its scripts' known versions, the authorisations and its previous security
+headers), then pure extraction and change detection, then one write transaction
+(storage/writer.py)."""
 
 from __future__ import annotations
 
@@ -11,9 +13,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hostpairs.extractors.capture_codec import encode_capture
 from hostpairs.extractors.changes import PageWatch, detect_changes, merge, observed_in
+from hostpairs.extractors.inventory import header_changes, script_changes, script_inventory
 from hostpairs.extractors.observations import PageCapture
 from hostpairs.extractors.visit import extract_visit
 from hostpairs.storage.alerts import known_hosts, recent_visits
+from hostpairs.storage.inventory import active_authorizations, known_versions, previous_security_headers
 from hostpairs.storage.writer import AlertRouting, StoredVisit, store_visit
 
 
@@ -25,6 +29,8 @@ class AlertPolicy:
     seed_group: str | None = None
     baseline_visits: int = 10
     destinations: tuple[str, ...] = ()
+    processors: tuple[str, ...] = ()
+    """Payment processors' hosts: scripts in their frames are out of an inventory's scope."""
 
 
 def record_visit(sessions: sessionmaker[Session], capture: PageCapture, policy: AlertPolicy = AlertPolicy(),
@@ -39,4 +45,17 @@ def record_visit(sessions: sessionmaker[Session], capture: PageCapture, policy: 
         known = known_hosts(session, (d.host for d in records.dependencies if d.host)) if history else frozenset()
     baseline = merge(observed_in(requests, form_hosts) for requests, form_hosts in history)
     changes = detect_changes(capture, records.dependencies, baseline, policy.watch, known)
-    return store_visit(sessions, records, changes, AlertRouting(policy.seed_group, policy.destinations), kept)
+    inventory = None
+    if policy.watch.inventory and capture.mode == "browser" and not capture.failed:
+        inventory = script_inventory(capture, policy.processors)
+        with sessions() as session:
+            versions = known_versions(session, capture.requested_url)
+            authorizations = active_authorizations(session)
+            headers = previous_security_headers(session, capture.requested_url)
+        payment = "payment" in policy.watch.tags
+        # the inventory's script_changed says more (and knows authorisations) than the baseline's
+        changes = [c for c in changes if c.kind != "script_changed"]
+        changes += script_changes(capture, inventory.scripts, versions, authorizations, payment)
+        changes += header_changes(capture, headers)
+    return store_visit(sessions, records, changes, AlertRouting(policy.seed_group, policy.destinations), kept,
+                       inventory)

@@ -42,6 +42,9 @@ HOSTPAIRS_MAX_POPUPS = 20  # window.open calls per document; later ones get no w
 HOSTPAIRS_MAX_MESSAGES = 10000  # WebSocket frames and EventSource messages per visit; past it the page goes offline ("messages 10000")
 HOSTPAIRS_KEEP_CAPTURES = True  # each visit's capture is kept (compressed) to re-derive its records later: `hostpairs reprocess`
 HOSTPAIRS_CAPTURE_BYTES = 2 * 1024 * 1024  # a kept capture's compressed size at most; past it markup, then requests, are left out (0: no cap)
+# Payment processors' hosts (and their subdomains): scripts in their frames are inventoried but out of PCI DSS scope.
+HOSTPAIRS_PAYMENT_PROCESSORS = ["stripe.com", "stripe.network", "paypal.com", "paypalobjects.com", "braintreegateway.com",
+                                "adyen.com", "checkout.com", "squareup.com", "authorize.net", "worldpay.com", "klarna.com"]
 HOSTPAIRS_SCREENSHOTS = True  # each browser visit stores its viewport after the user simulation (JPEG, <= 200 KB)
 HOSTPAIRS_BROWSER_VISITS = 100  # Chromium is restarted after this many visits (its memory grows across contexts); 0: never
 HOSTPAIRS_BROWSER_MEMORY = 1536  # MB Chromium's processes may hold (PSS) before it is restarted between visits; 0: no bound

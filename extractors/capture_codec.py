@@ -21,13 +21,14 @@ from hostpairs.extractors.observations import (
     LinkObservation,
     PageCapture,
     RequestObservation,
+    ScriptElementObservation,
 )
 
 FORMAT = "hostpairs-capture/1"
 """What the stored bytes are; a later layout gets a new name and its own decoder."""
 
 _LISTS = {"requests": RequestObservation, "frames": FrameObservation, "links": LinkObservation,
-          "forms": FormObservation, "cookies": CookieObservation}
+          "forms": FormObservation, "cookies": CookieObservation, "script_elements": ScriptElementObservation}
 
 
 @dataclass(frozen=True)

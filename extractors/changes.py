@@ -45,6 +45,8 @@ class PageWatch:
 
     tags: frozenset[str] = frozenset()
     is_allowlisted: Callable[[str], bool] = lambda host: False
+    inventory: bool = False
+    """Whether the page's scripts are inventoried and authorised (extractors/inventory.py)."""
 
 
 def observed_in(capture_requests: Iterable[tuple[str, str, str | None, bool]],

@@ -68,6 +68,11 @@ def registrable_domain(host: str) -> str:
     return result.top_domain_under_public_suffix or host
 
 
+def has_public_suffix(host: str) -> bool:
+    """True when a host name ends in a known public suffix and names a domain under it."""
+    return not is_ip_address(host) and bool(_public_suffixes()(host).top_domain_under_public_suffix)
+
+
 def same_site(host_a: str, host_b: str) -> bool:
     """True when both hosts share a registrable domain."""
     return registrable_domain(host_a) == registrable_domain(host_b)

@@ -96,6 +96,19 @@ class FormObservation:
 
 
 @dataclass(frozen=True)
+class ScriptElementObservation:
+    """A <script> element of a frame's final DOM (read on pages whose scripts are inventoried)."""
+
+    frame_chain: tuple[str, ...]
+    src: str | None
+    """The absolute source URL; None for an inline script."""
+    script_type: str | None = None
+    integrity: str | None = None
+    inline_sha256: str | None = None
+    """SHA-256 (hex) of an inline script's UTF-8 text."""
+
+
+@dataclass(frozen=True)
 class CookieObservation:
     name: str
     domain: str
@@ -136,6 +149,11 @@ class PageCapture:
     """The per-visit limits this visit ran into, e.g. "load wait 10 s"."""
     screenshot: bytes | None = None
     """Browser mode: the viewport after the user simulation, as JPEG (HOSTPAIRS_SCREENSHOTS)."""
+    script_elements: list[ScriptElementObservation] = field(default_factory=list)
+    """Browser mode, on pages whose scripts are inventoried: every <script> of every frame."""
+    script_bodies: dict[str, str] = field(default_factory=dict)
+    """Browser mode, on pages whose scripts are inventoried: each script body by its SHA-256 (hex),
+    external and inline, decoded as UTF-8 with undecodable bytes kept (surrogateescape)."""
 
     @property
     def failed(self) -> bool:

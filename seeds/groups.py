@@ -33,6 +33,13 @@ class SeedGroup:
     """Normalised host suffixes without a leading dot; each matches the host and its subdomains."""
     allow_patterns: tuple[re.Pattern[str], ...]
     """Regexes searched in the normalised child host."""
+    inventory: bool = False
+    """`inventory = true`: its pages' scripts are inventoried (as on pages tagged payment)."""
+
+    @property
+    def inventoried(self) -> bool:
+        """Whether its pages' scripts are inventoried and authorised (PCI DSS 6.4.3 / 11.6.1)."""
+        return self.inventory or "payment" in self.tags
 
     def is_allowlisted(self, host: str) -> bool:
         """True when `host` is an expected third party of this group."""

@@ -43,7 +43,7 @@ MIN_INTERVAL_SECONDS = 300
 
 _SCHEDULE_KEYS = frozenset({"interval", "cron"})
 _DEFAULT_KEYS = frozenset(
-    {"interval", "cron", "jitter", "depth", "max_pages", "tags", "allow_hosts", "allow_patterns"}
+    {"interval", "cron", "jitter", "depth", "max_pages", "tags", "allow_hosts", "allow_patterns", "inventory"}
 )
 _GROUP_KEYS = _DEFAULT_KEYS | {"urls"}
 _TOP_KEYS = frozenset({"defaults", "groups"})
@@ -208,6 +208,7 @@ class _Validator:
             tags=merged.get("tags", frozenset()),
             allow_hosts=merged.get("allow_hosts", ()),
             allow_patterns=merged.get("allow_patterns", ()),
+            inventory=merged.get("inventory", False),
         )
 
     def _check_keys(self, keys: tuple[str, ...], table: dict[str, Any], allowed: frozenset[str]) -> None:
@@ -235,6 +236,7 @@ class _Validator:
             "tags": self._tags,
             "allow_hosts": self._allow_hosts,
             "allow_patterns": self._allow_patterns,
+            "inventory": self._boolean,
         }
         return {key: converters[key](keys + (key,), value) for key, value in table.items()}
 
@@ -261,6 +263,11 @@ class _Validator:
             return parse_duration(value)
         except ValueError as exc:
             raise self._error(keys, f"{keys[-1]}: {exc}") from None
+
+    def _boolean(self, keys: tuple[str, ...], value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self._error(keys, f"{keys[-1]} must be true or false, not {_toml_type(value)}")
+        return value
 
     def _depth(self, keys: tuple[str, ...], value: Any) -> int:
         return self._integer(keys, value, minimum=0)

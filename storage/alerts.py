@@ -84,12 +84,22 @@ def record_alerts(session: Session, visit: Visit, changes: Sequence[Change], see
     return alerts
 
 
+_BY_URL = frozenset({"script_changed", "unauthorized_script"})
+"""Kinds alerted once per child URL (script) rather than once per child host while open."""
+_STANDING_FOR = {"unauthorized_script": ("unauthorized_script", "script_changed")}
+"""An open alert of these kinds stands for a new one of the key's: a changed pinned script is
+unauthorised for as long as its script_changed alert is open."""
+
+
 def _open_alert_exists(session: Session, page_url: str, change: Change) -> bool:
+    if change.kind == "header_changed":
+        return False  # each change of a header is an event of its own
     return session.scalar(
         select(Alert.id).where(
-            Alert.page_url == page_url, Alert.kind == change.kind, Alert.child_host == change.child_host,
+            Alert.page_url == page_url, Alert.kind.in_(_STANDING_FOR.get(change.kind, (change.kind,))),
+            Alert.child_host == change.child_host,
             Alert.acknowledged_at.is_(None),
-            *([Alert.child_url == change.child_url] if change.kind == "script_changed" else []),
+            *([Alert.child_url == change.child_url] if change.kind in _BY_URL else []),
         ).limit(1)
     ) is not None
 
@@ -112,10 +122,11 @@ def list_alerts(session: Session, since: datetime | None = None, min_severity: s
     return list(session.scalars(statement))
 
 
-def acknowledge(session: Session, alert_id: int, now: datetime) -> bool:
-    """Mark an alert acknowledged; False if there is no such alert."""
+def acknowledge(session: Session, alert_id: int, now: datetime, by: str | None = None) -> bool:
+    """Mark an alert acknowledged (by whom, when told); False if there is no such alert."""
     alert = session.get(Alert, alert_id)
     if alert is None:
         return False
-    alert.acknowledged_at = alert.acknowledged_at or now
+    if alert.acknowledged_at is None:
+        alert.acknowledged_at, alert.acknowledged_by = now, by
     return True

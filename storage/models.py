@@ -81,7 +81,9 @@ class Visit(Base):
     job: Mapped[str | None] = mapped_column(String(32), index=True)
     """The id of the crawl job (`--job DIR`) that made the visit: a resumed job skips its stored visits."""
     pruned_at: Mapped[datetime | None] = mapped_column(DateTime)
-    """When `hostpairs prune` removed the visit's evidence (frames, dependencies, forms, pair evidence)."""
+    """When `hostpairs prune` removed the visit's evidence (frames, dependencies, forms, pair evidence, ...)."""
+    security_headers: Mapped[str | None] = mapped_column(Text)
+    """JSON: the page's security-impacting response headers (extractors/inventory.py SECURITY_HEADERS)."""
 
     frames: Mapped[list[Frame]] = relationship(back_populates="visit", cascade="all, delete-orphan")
     dependencies: Mapped[list[Dependency]] = relationship(back_populates="visit", cascade="all, delete-orphan")
@@ -234,6 +236,75 @@ class KeptCapture(Base):
     """When its records were last derived (stored or reprocessed)."""
 
 
+class InventoryScript(SeenAcrossVisits, Base):
+    """A script that ran on an inventoried page (PCI DSS 6.4.3): what the latest visit said of it."""
+
+    __tablename__ = "inventory_scripts"
+    __table_args__ = (UniqueConstraint("page_url", "script_key", name="uq_inventory_scripts_page_key"),)
+
+    id: Mapped[IntPK]
+    page_url: Mapped[str] = mapped_column(URL)
+    """The page as requested."""
+    script_key: Mapped[str] = mapped_column(URL)
+    """The script's URL, or "inline:" and the SHA-256 of its text."""
+    url: Mapped[str | None] = mapped_column(URL)
+    host: Mapped[str | None] = mapped_column(HOST)
+    first_party: Mapped[bool] = mapped_column(Boolean)
+    loaded_by: Mapped[str] = mapped_column(Text)
+    """JSON list: the scripts that inserted it, nearest first; empty for the page's parser."""
+    integrity: Mapped[str | None] = mapped_column(Text)
+    integrity_matched: Mapped[bool | None] = mapped_column(Boolean)
+    frame_url: Mapped[str | None] = mapped_column(URL)
+    in_scope: Mapped[bool] = mapped_column(Boolean)
+    """False inside a payment processor's frame."""
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    """The latest version's."""
+
+
+class ScriptVersion(SeenAcrossVisits, Base):
+    """A body an inventoried script has had, kept (compressed) to diff the next one with."""
+
+    __tablename__ = "script_versions"
+    __table_args__ = (UniqueConstraint("inventory_script_id", "sha256", name="uq_script_versions_script_sha256"),)
+
+    id: Mapped[IntPK]
+    inventory_script_id: Mapped[int] = mapped_column(ForeignKey("inventory_scripts.id", ondelete="CASCADE"))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int | None] = mapped_column(Integer)
+    fuzzy_hash: Mapped[str | None] = mapped_column(String(128))
+    """TLSH digest (None for bodies too short for it)."""
+    body: Mapped[bytes | None] = mapped_column(LargeBinary)
+    """zlib-compressed."""
+
+
+class VisitScript(Base):
+    """Which version of which inventoried script a visit saw (evidence, pruned with the visit's)."""
+
+    __tablename__ = "visit_scripts"
+
+    id: Mapped[IntPK]
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"), index=True)
+    inventory_script_id: Mapped[int] = mapped_column(ForeignKey("inventory_scripts.id", ondelete="CASCADE"), index=True)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+
+
+class ScriptAuthorization(Base):
+    """An operator's written authorisation of scripts (`hostpairs scripts authorize`)."""
+
+    __tablename__ = "script_authorizations"
+
+    id: Mapped[IntPK]
+    pattern: Mapped[str] = mapped_column(URL)
+    kind: Mapped[str] = mapped_column(String(8))
+    """url, host or hash (extractors/inventory.py Authorization)."""
+    pinned_sha256: Mapped[str | None] = mapped_column(String(64))
+    justification: Mapped[str] = mapped_column(Text)
+    authorized_by: Mapped[str] = mapped_column(String(255))
+    authorized_at: Mapped[datetime] = mapped_column(DateTime)
+    revoked_by: Mapped[str | None] = mapped_column(String(255))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
 class PairEvidence(Base):
     """What one visit saw of a host pair: the page, the full child URL, the frame, the initiator."""
 
@@ -349,6 +420,7 @@ class Alert(Base):
     evidence: Mapped[str] = mapped_column(Text)  # JSON object
     seed_group: Mapped[str | None] = mapped_column(String(128))
     acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(255))
 
 
 class AlertDelivery(Base):

@@ -1,5 +1,5 @@
 """Bounding the store: a visit's evidence (its dependencies, frames, forms, pair evidence,
-screenshot and kept capture) is
+screenshot, kept capture and which script versions it saw) is
 kept for a window, the aggregates (host pairs, resolutions, trackers, cookies, components with
 their first/last seen and visit counts) forever. A pruned visit keeps its row — URL, times,
 status, and the alerts it raised — and is marked `pruned_at`."""
@@ -12,9 +12,9 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from hostpairs.storage.models import Dependency, Form, Frame, KeptCapture, PairEvidence, Screenshot, Visit
+from hostpairs.storage.models import Dependency, Form, Frame, KeptCapture, PairEvidence, Screenshot, Visit, VisitScript
 
-EVIDENCE = (PairEvidence, Dependency, Frame, Form, Screenshot, KeptCapture)
+EVIDENCE = (PairEvidence, Dependency, Frame, Form, Screenshot, KeptCapture, VisitScript)
 BATCH = 500
 """Visits pruned per transaction: each transaction stays short, so crawls writing meanwhile wait little."""
 

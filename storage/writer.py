@@ -16,8 +16,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from hostpairs.extractors.capture_codec import FORMAT, EncodedCapture
+from hostpairs.extractors.inventory import ScriptInventory, security_headers
 from hostpairs.extractors.records import Change, VisitRecords
 from hostpairs.storage.alerts import record_alerts
+from hostpairs.storage.inventory import store_inventory
 from hostpairs.storage.summaries import count_new, inserted_marker, summarize_resolutions
 from hostpairs.storage.models import (
     Component,
@@ -205,9 +207,11 @@ def upsert_attributes(session: Session, host: str | None, counted: dict[str, lis
 
 
 def store_visit(sessions: sessionmaker[Session], records: VisitRecords, changes: Sequence[Change] = (),
-                routing: AlertRouting = AlertRouting(), kept: EncodedCapture | None = None) -> StoredVisit:
+                routing: AlertRouting = AlertRouting(), kept: EncodedCapture | None = None,
+                inventory: ScriptInventory | None = None) -> StoredVisit:
     """Store a visit with its frames, dependencies, host pairs, resolutions, host attributes, the
-    alerts its changes raise and its capture (`kept`, if it is kept), atomically."""
+    alerts its changes raise, its capture (`kept`, if it is kept) and its script inventory (on
+    inventoried pages), atomically."""
     capture = records.capture
     seen = from_timestamp(capture.started_at)
     counted = contributions(records)
@@ -226,6 +230,7 @@ def store_visit(sessions: sessionmaker[Session], records: VisitRecords, changes:
             limits_hit=", ".join(capture.limits_hit) or None,
             seed_group=capture.seed_group,
             job=capture.job,
+            security_headers=json.dumps(security_headers(capture.response_headers)) if not capture.failed else None,
         )
         session.add(visit)
         session.flush()
@@ -239,5 +244,7 @@ def store_visit(sessions: sessionmaker[Session], records: VisitRecords, changes:
         add_evidence(session, visit.id, records, pair_ids)
         upsert_resolutions(session, records.resolutions, seen)
         upsert_attributes(session, records.host, counted, seen)
+        if inventory is not None:
+            store_inventory(session, visit, inventory)
         alerts = record_alerts(session, visit, changes, routing.seed_group, routing.destinations)
         return StoredVisit(visit.id, new_pairs=new_pairs, seen_pairs=len(pair_keys) - new_pairs, alerts=len(alerts))

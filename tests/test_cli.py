@@ -165,12 +165,13 @@ def test_watch_hands_its_crawl_options_to_its_crawls_intact() -> None:
     options = CrawlOptions(db="sqlite:///w.db", db_retry=5.0, depth=2, max_pages=7, dwell=1.5, page_timeout=12.0, load_wait=4.0,
                            page_time=20.0, host_rules="MAP * 127.0.0.1:8080", allow_private=True, mode="static",
                            alert_file="a.jsonl", webhooks=("https://soc.example/hook", "https://b.example/h"),
-                           verbose=True)
+                           verbose=True, screenshots=False, keep_captures=False)
     commands = typer.main.get_command(app).commands
     crawl = commands["crawl"].make_context("crawl", ["https://shop-a.com/", *options.arguments()]).params
     expected = {"db": "sqlite:///w.db", "db_retry": 5.0, "depth": 2, "max_pages": 7, "dwell": 1.5, "page_timeout": 12.0, "load_wait": 4.0,
                 "page_time": 20.0, "host_rules": "MAP * 127.0.0.1:8080", "allow_private": True, "alert_file": "a.jsonl",
-                "webhook": ("https://soc.example/hook", "https://b.example/h"), "verbose": True}
+                "webhook": ("https://soc.example/hook", "https://b.example/h"), "verbose": True,
+                "screenshots": False, "keep_captures": False}
     assert {name: crawl[name] for name in expected} == expected and crawl["mode"] == "static"
     watch_options = {p.name for p in commands["watch"].params}
     assert {"db_retry", "dwell", "page_timeout", "load_wait", "host_rules", "allow_private", "mode", "alert_file", "webhook", "db"} <= watch_options

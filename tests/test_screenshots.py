@@ -1,5 +1,6 @@
 """Every browser visit stores its viewport after the user simulation (JPEG, at most 200 KB):
-`hostpairs visit URL --screenshot FILE` writes it out; `--no-screenshots` stores none."""
+`hostpairs visit URL --screenshot FILE` writes it out; `--no-screenshots` stores none (and
+`--no-keep-captures` keeps no capture)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from sqlalchemy import select
 from hostpairs.crawler.capture.dom import SCREENSHOT_BYTES
 from hostpairs.demoweb.server import VirtualWeb, html
 from hostpairs.storage.db import open_database, session_factory
-from hostpairs.storage.models import Screenshot, Visit
+from hostpairs.storage.models import KeptCapture, Screenshot, Visit
 from tests.conftest import run_cli, sqlite_url
 
 # A page whose picture is heavy (fine noise all over the viewport), drawn by a script after load:
@@ -37,7 +38,7 @@ def test_a_visit_stores_its_screenshot_and_the_cli_writes_it_out(tmp_path: Path)
         assert result.returncode == 0, result.stderr
         off = sqlite_url(tmp_path, "off.db")
         result = run_cli("crawl", "https://shots-pp.com/plain", "--dwell", "0.5", "--no-screenshots",
-                         "--host-rules", web.host_rules, "--db", off)
+                         "--no-keep-captures", "--host-rules", web.host_rules, "--db", off)
         assert result.returncode == 0, result.stderr
     with session_factory(open_database(db))() as session:
         shots = {url: shot for url, shot in session.execute(
@@ -51,7 +52,12 @@ def test_a_visit_stores_its_screenshot_and_the_cli_writes_it_out(tmp_path: Path)
     result = run_cli("visit", "https://shots-pp.com/", "--screenshot", str(written), "--db", db)
     assert result.returncode == 0, result.stderr
     assert written.read_bytes() == shots["https://shots-pp.com/"].image
+    with session_factory(open_database(db))() as session:
+        assert len(session.scalars(select(KeptCapture.visit_id)).all()) == 2
     with session_factory(open_database(off))() as session:
         assert session.scalars(select(Screenshot)).all() == []
+        assert session.scalars(select(KeptCapture)).all() == []
     refused = run_cli("visit", "https://shots-pp.com/plain", "--screenshot", str(written), "--db", off)
     assert refused.returncode == 2 and "has no screenshot" in refused.stderr and "Traceback" not in refused.stderr
+    refused = run_cli("visit", "https://shots-pp.com/plain", "--har", str(tmp_path / "v.har"), "--db", off)
+    assert refused.returncode == 2 and "no complete kept capture" in refused.stderr

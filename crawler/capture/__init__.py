@@ -25,7 +25,7 @@ from playwright.async_api import CDPSession, Page
 
 from hostpairs.crawler.browsing import STEP_TIMEOUT
 from hostpairs.crawler.capture import resource_timing
-from hostpairs.crawler.capture.dom import read_cookies, read_links_and_forms, read_markup
+from hostpairs.crawler.capture.dom import read_cookies, read_links_and_forms, read_markup, read_scripts
 from hostpairs.crawler.capture.frames import FrameTree
 from hostpairs.crawler.capture.network import POPUP_NOT_LOADED, ConnectionCheck, NetworkLog
 from hostpairs.extractors.observations import PageCapture
@@ -90,7 +90,7 @@ class BrowserCapture:
     (`refusal`). The limits reached are the PageCapture's `limits_hit`."""
 
     def __init__(self, page: Page, session: CDPSession, requested_url: str, depth: int,
-                 check_connection: ConnectionCheck, limits: CaptureLimits | None = None):
+                 check_connection: ConnectionCheck, limits: CaptureLimits | None = None, inventory: bool = False):
         self.page = page
         self.session = session
         self.requested_url = requested_url
@@ -100,20 +100,23 @@ class BrowserCapture:
         self.frames = FrameTree(session, self.limits.max_frames)
         self.network = NetworkLog(session, self.frames, check_connection, self.limits.max_requests,
                                   self.limits.max_response_bytes, self.limits.max_visit_bytes, self._limit_reached,
-                                  self.limits.max_messages)
+                                  self.limits.max_messages, keep_script_bodies=inventory)
+        self.inventory = inventory
+        """Whether the page's scripts are inventoried: bodies and <script> elements are kept."""
         self._offline: asyncio.Task[None] | None = None
         self.cut = asyncio.Event()
         """Set when a byte or message limit cut the page off: its visit ends there."""
 
     @classmethod
-    async def attach(cls, page: Page, requested_url: str, depth: int,
-                     check_connection: ConnectionCheck, limits: CaptureLimits | None = None) -> BrowserCapture:
+    async def attach(cls, page: Page, requested_url: str, depth: int, check_connection: ConnectionCheck,
+                     limits: CaptureLimits | None = None, inventory: bool = False) -> BrowserCapture:
         """Open a DevTools session on `page` and start recording (call before navigating).
 
         `check_connection(url, ip)` judges each address the browser connected to; a reason it
-        returns is recorded as the request's error."""
+        returns is recorded as the request's error. With `inventory`, script bodies and the
+        <script> elements of every frame are kept too."""
         session = await page.context.new_cdp_session(page)
-        capture = cls(page, session, requested_url, depth, check_connection, limits)
+        capture = cls(page, session, requested_url, depth, check_connection, limits, inventory)
         capture.frames.listen()
         capture.network.listen(page)
         await session.send("Page.enable")
@@ -189,6 +192,8 @@ class BrowserCapture:
                         if error is None else ([], []))
         cookies = self.network.refused_cookies + await read_cookies(self.page)
         html = await read_markup(self.page, self.requested_url) if error is None else ""
+        scripts, inline_bodies = (await read_scripts(self.page, self.limits.max_frames, deadline)
+                                  if self.inventory and error is None else ([], {}))
         requests = await self.network.observations()
         if error is None:
             requests = resource_timing.with_fetch_initiators(
@@ -198,7 +203,7 @@ class BrowserCapture:
             (r.status for r in requests if r.is_main_frame and r.resource_type == "document" and r.url == final_url),
             None,
         )
-        return storable(PageCapture(
+        capture = storable(PageCapture(
             requested_url=self.requested_url,
             final_url=final_url,
             mode="browser",
@@ -215,4 +220,7 @@ class BrowserCapture:
             html=html,
             response_headers=self.network.document_headers,
             limits_hit=self.limits_hit(),
+            script_elements=scripts,
         ))
+        capture.script_bodies = {**self.network.script_bodies, **inline_bodies}  # exact bodies: not made "storable"
+        return capture

@@ -4,6 +4,7 @@ and the viewport's screenshot."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 
@@ -11,8 +12,13 @@ from playwright.async_api import Page
 
 from hostpairs.crawler.browsing import STEP_TIMEOUT
 from hostpairs.crawler.capture.frames import playwright_frame_chain
-from hostpairs.crawler.capture.page_scripts import DOM_REFERENCES_JS, MARKUP_JS
-from hostpairs.extractors.observations import CookieObservation, FormObservation, LinkObservation
+from hostpairs.crawler.capture.page_scripts import DOM_REFERENCES_JS, MARKUP_JS, SCRIPTS_JS
+from hostpairs.extractors.observations import (
+    CookieObservation,
+    FormObservation,
+    LinkObservation,
+    ScriptElementObservation,
+)
 from hostpairs.extractors.static_html import script_type
 
 logger = logging.getLogger(__name__)
@@ -48,6 +54,33 @@ async def read_links_and_forms(page: Page, max_frames: int = 0, deadline: float 
             if isinstance(action, str)
         )
     return links, forms
+
+
+async def read_scripts(page: Page, max_frames: int = 0, deadline: float | None = None,
+                       ) -> tuple[list[ScriptElementObservation], dict[str, str]]:
+    """The <script> elements of every frame's final DOM (as `read_links_and_forms` reads frames)
+    and the inline ones' texts by SHA-256 (of their UTF-8)."""
+    elements, bodies = [], {}
+    frames = page.frames[:max_frames] if max_frames > 0 else page.frames
+    for frame in frames:
+        if deadline is not None and time.monotonic() > deadline:
+            break
+        try:
+            found = await asyncio.wait_for(frame.evaluate(SCRIPTS_JS), STEP_TIMEOUT)
+        except Exception as exc:
+            logger.debug("could not read the scripts of %s: %s", frame.url, exc)
+            continue
+        chain = playwright_frame_chain(frame)
+        for src, script_type, integrity, text in found if isinstance(found, list) else ():
+            inline_sha256 = None
+            if isinstance(text, str):
+                data = text.encode("utf-8", "surrogatepass")
+                inline_sha256 = hashlib.sha256(data).hexdigest()
+                bodies[inline_sha256] = data.decode("utf-8", "surrogateescape")
+            elements.append(ScriptElementObservation(chain, src if isinstance(src, str) else None,
+                                                     script_type if isinstance(script_type, str) else None,
+                                                     integrity if isinstance(integrity, str) else None, inline_sha256))
+    return elements, bodies
 
 
 async def read_markup(page: Page, requested_url: str) -> str:

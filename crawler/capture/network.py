@@ -34,6 +34,8 @@ CHROMIUM_MAX_REDIRECTS = 20
 # Bodies hashed for change detection; larger ones are skipped.
 _HASHED_RESOURCE_TYPES = {"script", "document"}
 _MAX_HASHED_BODY = 10 * 1024 * 1024
+_MAX_KEPT_BODY = 2 * 1024 * 1024
+"""The largest script body an inventoried page keeps (for the next version's diff)."""
 
 # Why Chromium refuses a third-party cookie in an off-the-record context.
 _THIRD_PARTY_BLOCKS = {"UserPreferences", "ThirdPartyPhaseout", "ThirdPartyBlockedInFirstPartySet"}
@@ -71,7 +73,8 @@ class NetworkLog:
 
     def __init__(self, session: CDPSession, frames: FrameTree, check_connection: ConnectionCheck,
                  max_requests: int = 0, max_response_bytes: int = 0, max_visit_bytes: int = 0,
-                 on_limit: Callable[[str], None] | None = None, max_messages: int = 0):
+                 on_limit: Callable[[str], None] | None = None, max_messages: int = 0,
+                 keep_script_bodies: bool = False):
         self.session = session
         self.frames = frames
         self.check_connection = check_connection
@@ -97,6 +100,9 @@ class NetworkLog:
         self.document_headers: dict[str, str] = {}
         self.refused_cookies: list[CookieObservation] = []
         self.browser_requests: list[Request] = []
+        self.keep_script_bodies = keep_script_bodies
+        self.script_bodies: dict[str, str] = {}
+        """With `keep_script_bodies`: each script body read, by its SHA-256 (see PageCapture.script_bodies)."""
 
     def listen(self, page: Page) -> None:
         """Follow the session's network events and popups, and Playwright's requests of `page`
@@ -262,7 +268,8 @@ class NetworkLog:
         if state is None:
             return
         if state.observation.resource_type in _HASHED_RESOURCE_TYPES and params.get("encodedDataLength", 0) <= _MAX_HASHED_BODY:
-            state.hash_task = asyncio.ensure_future(self._body_sha256(params["requestId"]))
+            state.hash_task = asyncio.ensure_future(self._body_sha256(
+                params["requestId"], keep=self.keep_script_bodies and state.observation.resource_type == "script"))
         else:
             self._finish(params["requestId"])
 
@@ -285,14 +292,17 @@ class NetworkLog:
         if state is not None:
             self.finished.append(state.observation)
 
-    async def _body_sha256(self, request_id: str) -> str | None:
+    async def _body_sha256(self, request_id: str, keep: bool = False) -> str | None:
         try:
             reply = await self.session.send("Network.getResponseBody", {"requestId": request_id})
         except Exception:  # the body may be gone (navigated away, evicted): not an error of the visit
             return None
         body = reply.get("body", "")
         data = base64.b64decode(body) if reply.get("base64Encoded") else body.encode("utf-8", "surrogatepass")
-        return hashlib.sha256(data).hexdigest()
+        digest = hashlib.sha256(data).hexdigest()
+        if keep and len(data) <= _MAX_KEPT_BODY:
+            self.script_bodies[digest] = data.decode("utf-8", "surrogateescape")
+        return digest
 
     # --- the end of the visit -----------------------------------------------------------------
 

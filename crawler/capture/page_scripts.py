@@ -20,6 +20,9 @@ MARKUP_JS = _page_script("markup")
 # The links and forms of one frame's document, forms with the sensitive fields they ask for.
 DOM_REFERENCES_JS = _page_script("dom_references")
 
+# The <script> elements of one frame's document, inline ones with their text (inventoried pages).
+SCRIPTS_JS = _page_script("scripts")
+
 
 def storm_caps_js(max_dialogs: int, max_popups: int) -> str:
     """The init script capping a document's dialogs and window.open calls (js/storm_caps.js)."""

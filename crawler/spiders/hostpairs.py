@@ -319,7 +319,8 @@ class HostpairsSpider(scrapy.Spider):
     def _request(self, page: Scheduled, visit: frontier.Visit | None = None) -> scrapy.Request:
         """dont_filter: the same page may be watched by two groups."""
         meta = {"hostpairs_group": page.seed_group, "depth": page.depth, "hostpairs_frontier_visit": visit,
-                "hostpairs_page_time": self._option(visit, "HOSTPAIRS_PAGE_TIME")}
+                "hostpairs_page_time": self._option(visit, "HOSTPAIRS_PAGE_TIME"),
+                "hostpairs_inventory": self._inventoried(page.seed_group, visit)}
         if self.mode == "static":
             return scrapy.Request(page.url, callback=self.parse_static, errback=self.visit_failed, dont_filter=True,
                                   meta={**meta, "hostpairs_started": time.time()})
@@ -327,6 +328,16 @@ class HostpairsSpider(scrapy.Spider):
                           navigation_timeout=self.settings.getfloat("HOSTPAIRS_PAGE_TIMEOUT"))
         return scrapy.Request(page.url, callback=self.parse_visit, errback=self.visit_failed, dont_filter=True,
                               meta={**browser_visit.browser_meta(self.settings, prepare), **meta})
+
+    def _inventoried(self, seed_group: str | None, visit: frontier.Visit | None) -> bool:
+        """Whether the seed group's pages have their scripts inventoried (tagged payment, or `inventory = true`)."""
+        if seed_group is None:
+            return False
+        if visit is not None:
+            definition = self.group_runs.get((visit.run, seed_group))
+            return definition is not None and frontier_runs.group_from_definition(seed_group, definition).inventoried
+        group = self.seed_groups.get(seed_group)
+        return group is not None and group.inventoried
 
     def _option(self, visit: frontier.Visit | None, name: str) -> float:
         """A per-visit option: as queued with a frontier visit, unless this crawl's own command

@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 
 from hostpairs.cli import (alerts, crawling, demo, distributed, exporting, importing, lookups, pruning, reprocessing,
-                           seeds, serving, users)
+                           scripts, seeds, serving, users)
 from hostpairs.cli.common import err
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=(
@@ -22,6 +22,7 @@ app.add_typer(seeds.app, name="seeds")
 app.add_typer(alerts.app, name="alerts")
 app.add_typer(distributed.frontier_app, name="frontier")
 app.add_typer(users.app, name="users")
+app.add_typer(scripts.app, name="scripts")
 
 
 def main() -> None:

@@ -50,13 +50,17 @@ def alerts(
 
 @app.command("ack")
 def alerts_ack(alert_ids: list[int] = typer.Argument(..., min=1, max=2**63 - 1, help="Alert IDs."),
+               by: str | None = typer.Option(None, "--by", help="Who acknowledges (kept for the audit report; default: your login name)."),
                db: str | None = DbOption) -> None:
     """Acknowledge alerts: the same page, host and kind may alert again afterwards."""
+    import getpass
+
     from hostpairs.storage.alerts import acknowledge
     from hostpairs.storage.times import utcnow
 
     with sessions_for(db).begin() as session:
-        missing = [i for i in alert_ids if not acknowledge(session, i, utcnow())]
+        who = (by or "").strip()[:255] or getpass.getuser()
+        missing = [i for i in alert_ids if not acknowledge(session, i, utcnow(), who)]
         if missing:
             fail(f"no alert with id {', '.join(map(str, missing))}")
     out.print(f"acknowledged {', '.join(map(str, alert_ids))}")

@@ -46,6 +46,8 @@ WebhookOption = typer.Option([], "--webhook", help="POST each alert as JSON to t
 VerboseOption = typer.Option(False, "--verbose", "-v", help="Show Scrapy's log.")
 ScreenshotsOption = typer.Option(defaults.HOSTPAIRS_SCREENSHOTS, "--screenshots/--no-screenshots",
                                  help="Store each browser visit's viewport after the user simulation (JPEG).")
+KeepCapturesOption = typer.Option(defaults.HOSTPAIRS_KEEP_CAPTURES, "--keep-captures/--no-keep-captures",
+                                  help="Keep each visit's capture (compressed) for `hostpairs reprocess` and HAR export.")
 ConcurrencyOption = typer.Option(None, "--concurrency", metavar="N|auto", help=(
     "Visits at once: a number (1-64) or auto (from cores and memory); default 4 in browser mode, 16 in static mode."))
 
@@ -53,7 +55,7 @@ ConcurrencyOption = typer.Option(None, "--concurrency", metavar="N|auto", help=(
 def crawl_options(db: str | None, db_retry: float, depth: int, max_pages: int, dwell: float, page_timeout: float,
                   load_wait: float, page_time: float, host_rules: str, allow_private: bool, mode: Mode, alert_file: str | None,
                   webhook: list[str], verbose: bool, concurrency: str | None = None,
-                  screenshots: bool = True):  # noqa: ANN201
+                  screenshots: bool = True, keep_captures: bool = True):  # noqa: ANN201
     """The options as one CrawlOptions, or a one-line error for host rules Chromium would refuse
     or a concurrency that is neither a number from 1 to 64 nor `auto`."""
     from hostpairs.crawler.host_rules import HostRules, HostRulesError
@@ -79,7 +81,8 @@ def crawl_options(db: str | None, db_retry: float, depth: int, max_pages: int, d
     return CrawlOptions(db=database_url(db), db_retry=db_retry, depth=depth, max_pages=max_pages, dwell=dwell,
                         page_timeout=page_timeout, load_wait=load_wait, page_time=page_time, host_rules=host_rules,
                         allow_private=allow_private, mode=mode.value, alert_file=alert_file, webhooks=tuple(webhook),
-                        verbose=verbose, concurrency=visits_at_once, screenshots=screenshots)
+                        verbose=verbose, concurrency=visits_at_once, screenshots=screenshots,
+                        keep_captures=keep_captures)
 
 
 def seed_groups(seeds: Path):  # noqa: ANN201 (list[SeedGroup])
@@ -130,6 +133,7 @@ def crawl(
     webhook: list[str] = WebhookOption,
     concurrency: str | None = ConcurrencyOption,
     screenshots: bool = ScreenshotsOption,
+    keep_captures: bool = KeepCapturesOption,
     verbose: bool = VerboseOption,
 ) -> None:
     """Visit TARGETS (or seed groups) in headless Chromium and store what the visits observed."""
@@ -144,7 +148,8 @@ def crawl(
         fail(str(exc))
     due_at = checked(parameters.date, due, "--due")
     options = crawl_options(db, db_retry, depth, max_pages, dwell, page_timeout, load_wait, page_time, host_rules,
-                            allow_private, mode, alert_file, webhook, verbose, concurrency, screenshots)
+                            allow_private, mode, alert_file, webhook, verbose, concurrency, screenshots,
+                            keep_captures)
     groups = seed_groups(seeds) if seeds else []
     if group and group not in {g.name for g in groups}:
         fail(f"no seed group {group!r}" + (f" in {seeds}" if seeds else " (give --seeds FILE)"))
@@ -204,6 +209,7 @@ def watch(
     webhook: list[str] = WebhookOption,
     concurrency: str | None = ConcurrencyOption,
     screenshots: bool = ScreenshotsOption,
+    keep_captures: bool = KeepCapturesOption,
     verbose: bool = VerboseOption,
 ) -> None:
     """Crawl each seed group on its schedule until stopped, raising alerts on injected content.
@@ -215,7 +221,7 @@ def watch(
     groups = seed_groups(seeds)
     options = crawl_options(db, db_retry, defaults.HOSTPAIRS_DEPTH, defaults.HOSTPAIRS_MAX_PAGES, dwell, page_timeout,
                             load_wait, page_time, host_rules, allow_private, mode, alert_file, webhook, verbose,
-                            concurrency, screenshots)
+                            concurrency, screenshots, keep_captures)
     if job and (job.exists() and not job.is_dir() or not job.parent.is_dir()):
         fail(f"--job: {job} is not a directory (nor a new one in an existing directory)")
     if job and frontier:

@@ -16,6 +16,7 @@ from hostpairs.cli.crawling import (
     HostRulesOption,
     Mode,
     ModeOption,
+    KeepCapturesOption,
     ScreenshotsOption,
     PageTimeoutOption,
     VerboseOption,
@@ -85,6 +86,7 @@ def worker(
     alert_file: str | None = AlertFileOption,
     webhook: list[str] = WebhookOption,
     screenshots: bool = ScreenshotsOption,
+    keep_captures: bool = KeepCapturesOption,
     verbose: bool = VerboseOption,
 ) -> None:
     """Visit what the frontier holds and store it; any number of workers share one crawl."""
@@ -96,7 +98,8 @@ def worker(
                             defaults.HOSTPAIRS_DWELL if dwell is None else dwell, page_timeout,
                             defaults.HOSTPAIRS_LOAD_WAIT if load_wait is None else load_wait,
                             defaults.HOSTPAIRS_PAGE_TIME if page_time is None else page_time, host_rules,
-                            allow_private, mode, alert_file, webhook, verbose, concurrency, screenshots)
+                            allow_private, mode, alert_file, webhook, verbose, concurrency, screenshots,
+                            keep_captures)
     own = tuple(name for name, value in zip(TRAVELLING, (dwell, load_wait, page_time), strict=True) if value is not None)
     options = dataclasses.replace(options, frontier=frontier, frontier_lease=lease, exit_when_idle=exit_when_idle,
                                   worker_options=own)
