@@ -23,8 +23,10 @@ chromium:
 demo: setup
 	$(VENV)/bin/hostpairs demo
 
+# Two workers: tests that start a browser or a crawl run one at a time on one of them, the others beside
+# them (tests/conftest.py BESIDE_THE_BROWSER).
 test: setup
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2 --dist loadgroup
 
 bench: setup
 	$(PY) bench/bench_static.py

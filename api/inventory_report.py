@@ -26,7 +26,8 @@ def _as_script(row: StoredScript, sha256: str | None = None) -> InventoryScript:
                            row.in_scope, None)
 
 
-def _authorization(row: ScriptAuthorization) -> dict[str, Any]:
+def authorization_record(row: ScriptAuthorization) -> dict[str, Any]:
+    """An authorisation as the inventory, the report and `hostpairs scripts list` show it."""
     return {"id": row.id, "pattern": row.pattern, "kind": row.kind, "pinnedSha256": row.pinned_sha256,
             "justification": row.justification, "authorizedBy": row.authorized_by,
             "authorizedAt": pt_time(row.authorized_at), "revokedBy": row.revoked_by,
@@ -44,13 +45,14 @@ def _covering(script: InventoryScript, authorizations: list[ScriptAuthorization]
     return None
 
 
-def _all_authorizations(session: Session) -> list[ScriptAuthorization]:
+def all_authorizations(session: Session) -> list[ScriptAuthorization]:
+    """Every authorisation, revoked ones included, oldest first."""
     return list(session.scalars(select(ScriptAuthorization).order_by(ScriptAuthorization.id)))
 
 
 def page_scripts(session: Session, page_url: str) -> list[dict[str, Any]]:
     """A page's inventory: every script with who loaded it, party, integrity, versions and status."""
-    authorizations = _all_authorizations(session)
+    authorizations = all_authorizations(session)
     found = []
     for row, versions in page_inventory(session, page_url):
         covering = _covering(_as_script(row), authorizations, None)
@@ -64,7 +66,7 @@ def page_scripts(session: Session, page_url: str) -> list[dict[str, Any]]:
             "versions": [{"sha256": v.sha256, "size": v.size, "firstSeen": pt_time(v.first_seen),
                           "lastSeen": pt_time(v.last_seen), "visits": v.visit_count} for v in versions],
             "status": "out of scope" if not row.in_scope else "authorized" if covering else "unauthorized",
-            "authorization": _authorization(covering) if covering else None,
+            "authorization": authorization_record(covering) if covering else None,
         })
     return found
 
@@ -88,7 +90,7 @@ def group_report(session: Session, group: str, since: datetime | None, until: da
     by_visit: dict[int, list[int]] = {}
     for alert in raised:
         by_visit.setdefault(alert.visit_id, []).append(alert.id)
-    authorizations = _all_authorizations(session)
+    authorizations = all_authorizations(session)
     checks = []
     for visit in visits:
         scripts = []
@@ -110,7 +112,7 @@ def group_report(session: Session, group: str, since: datetime | None, until: da
                     "evidence": json.loads(a.evidence), "acknowledgedAt": a.acknowledged_at and pt_time(a.acknowledged_at),
                     "acknowledgedBy": a.acknowledged_by} for a in raised],
         "inventories": {page: page_scripts(session, page) for page in pages},
-        "authorizations": [_authorization(a) for a in authorizations],
+        "authorizations": [authorization_record(a) for a in authorizations],
     }
 
 

@@ -101,6 +101,7 @@ def one_visit(db: DB, visit_id: VisitId) -> JSONResponse:
         **visit_report(db, visit),
         "screenshot": f"/api/v1/visits/{visit.id}/screenshot" if queries.has_screenshot(db, visit.id) else None,
         "har": f"/api/v1/visits/{visit.id}/har" if queries.has_complete_capture(db, visit.id) else None,
+        "scriptInventory": queries.has_inventory(db, visit.requested_url),
         "previousVisit": previous.id if previous is not None else None,
         "changes": changes,
     })

@@ -2,7 +2,8 @@
 
 1. a baseline crawl of seeds/example.toml's groups, as `hostpairs watch` runs them when due;
 2. the bank's own /js/view.js is tampered with: it now appends a hidden iframe;
-3. the next scheduled crawl; 4. the alerts; 5. the pivot from the attacker's domain."""
+3. the next scheduled crawl; 4. the alerts; 5. the pivot from the attacker's domain; 6. the bank
+page's script inventory (its group is tagged payment)."""
 
 from __future__ import annotations
 
@@ -55,6 +56,8 @@ def tell_story(db: str | None, dwell: float) -> int:
         (f"4. the alerts (also in {ALERT_FILE}) — `hostpairs alerts`", ("alerts",)),
         ("5. the pivot: who references misapor-demo.ch — `hostpairs lookup misapor-demo.ch --direction parents`",
          ("lookup", "misapor-demo.ch", "--direction", "parents")),
+        (f"6. the payment page's script inventory, each script's versions — `hostpairs scripts {bank}`",
+         ("scripts", bank)),
     ]
     for title, args in steps:
         _say.print(f"[bold]{title}[/]")

@@ -1,7 +1,7 @@
 """A visit's capture as stored bytes, so the extractors can re-derive its records later.
 
 Lookyloo keeps each capture and rebuilds its tree from it; hostpairs keeps each visit's
-`PageCapture` (its screenshot aside, stored on its own) as zlib-compressed JSON, at most a
+`PageCapture` (its screenshot and script bodies aside, stored on their own) as zlib-compressed JSON, at most a
 given size: past it the final markup is left out first, then the latest requests, and the
 capture is marked incomplete (re-deriving from it would lose records, so nothing does).
 """
@@ -27,6 +27,8 @@ from hostpairs.extractors.observations import (
 FORMAT = "hostpairs-capture/1"
 """What the stored bytes are; a later layout gets a new name and its own decoder."""
 
+_KEPT_ELSEWHERE = ("screenshot", "script_bodies")
+"""Stored on their own: the screenshot, and inventoried scripts' bodies (with their versions)."""
 _LISTS = {"requests": RequestObservation, "frames": FrameObservation, "links": LinkObservation,
           "forms": FormObservation, "cookies": CookieObservation, "script_elements": ScriptElementObservation}
 
@@ -46,9 +48,9 @@ def _compressed(fields: dict[str, Any]) -> bytes:
 
 
 def encode_capture(capture: PageCapture, max_bytes: int) -> EncodedCapture:
-    """`capture` (without its screenshot) as compressed JSON of at most `max_bytes` (0: no cap)."""
+    """`capture` (without what is stored on its own) as compressed JSON of at most `max_bytes` (0: no cap)."""
     fields = {field.name: getattr(capture, field.name) for field in dataclasses.fields(capture)
-              if field.name != "screenshot"}
+              if field.name not in _KEPT_ELSEWHERE}
     fields.update({name: [dataclasses.asdict(item) for item in fields[name]] for name in _LISTS})
     data = _compressed(fields)
     if not 0 < max_bytes < len(data):
@@ -70,7 +72,7 @@ def _tuples(item_type: type, values: dict[str, Any]) -> Any:
 
 
 def decode_capture(data: bytes) -> PageCapture:
-    """The PageCapture `encode_capture` stored (without its screenshot)."""
+    """The PageCapture `encode_capture` stored (without its screenshot and script bodies)."""
     fields = json.loads(zlib.decompress(data).decode("utf-8", "surrogatepass"))
     lists = {name: [_tuples(item_type, item) for item in fields.pop(name, [])] for name, item_type in _LISTS.items()}
     return dataclasses.replace(_tuples(PageCapture, fields), **lists)

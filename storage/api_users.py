@@ -8,11 +8,11 @@ import hmac
 import secrets
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from hostpairs.storage.models import ApiUser
 from hostpairs.storage.times import utcnow
+from hostpairs.storage.upserts import dialect_insert
 
 EMAIL_LENGTH = 254
 UNKNOWN_USER_HASH = hashlib.sha256(b"").hexdigest()
@@ -56,8 +56,7 @@ def add_user(session: Session, email: str) -> str:
         .values(key_hash=key_hash(key), revoked_at=None))
     if readded.rowcount:
         return key
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    added = session.scalar(insert(ApiUser).values(email=address, key_hash=key_hash(key), created_at=utcnow())
+    added = session.scalar(dialect_insert(session)(ApiUser).values(email=address, key_hash=key_hash(key), created_at=utcnow())
                            .on_conflict_do_nothing(index_elements=[ApiUser.email]).returning(ApiUser.id))
     if added is None:
         raise ValueError(f"{address} already has a key: revoke it first")

@@ -8,25 +8,12 @@ import zlib
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import case, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hostpairs.extractors.inventory import Authorization, KnownVersion, ScriptInventory
 from hostpairs.storage.models import InventoryScript, ScriptAuthorization, ScriptVersion, Visit, VisitScript
-
-
-def _insert(session: Session):  # noqa: ANN202 (the dialect's insert)
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-
-
-def _widened(statement, table) -> dict:  # noqa: ANN001
-    excluded = statement.excluded
-    return {
-        "first_seen": case((excluded.first_seen < table.c.first_seen, excluded.first_seen), else_=table.c.first_seen),
-        "last_seen": case((excluded.last_seen > table.c.last_seen, excluded.last_seen), else_=table.c.last_seen),
-        "visit_count": table.c.visit_count + 1,
-    }
+from hostpairs.storage.upserts import dialect_insert, widened_seen
 
 
 def store_inventory(session: Session, visit: Visit, inventory: ScriptInventory) -> None:
@@ -35,7 +22,7 @@ def store_inventory(session: Session, visit: Visit, inventory: ScriptInventory) 
     if not inventory.scripts:
         return
     seen = visit.started_at
-    insert = _insert(session)
+    insert = dialect_insert(session)
     table = InventoryScript.__table__
     rows = sorted(({
         "page_url": visit.requested_url, "script_key": s.key, "url": s.url, "host": s.host,
@@ -47,7 +34,7 @@ def store_inventory(session: Session, visit: Visit, inventory: ScriptInventory) 
     latest = {column: statement.excluded[column] for column in
               ("url", "host", "first_party", "loaded_by", "integrity", "integrity_matched", "frame_url", "in_scope", "sha256")}
     ids = dict(session.execute(statement.on_conflict_do_update(
-        index_elements=[table.c.page_url, table.c.script_key], set_={**_widened(statement, table), **latest})
+        index_elements=[table.c.page_url, table.c.script_key], set_={**widened_seen(statement, table), **latest})
         .returning(InventoryScript.script_key, InventoryScript.id)).all())
     versions = sorted({(ids[s.key], s.sha256) for s in inventory.scripts if s.sha256})
     if versions:
@@ -61,7 +48,7 @@ def store_inventory(session: Session, visit: Visit, inventory: ScriptInventory) 
             "first_seen": seen, "last_seen": seen, "visit_count": 1} for script_id, sha256 in versions])
         session.execute(statement.on_conflict_do_update(
             index_elements=[version_table.c.inventory_script_id, version_table.c.sha256],
-            set_=_widened(statement, version_table)))
+            set_=widened_seen(statement, version_table)))
     session.add_all(VisitScript(visit_id=visit.id, inventory_script_id=ids[s.key], sha256=s.sha256)
                     for s in inventory.scripts)
 

@@ -21,6 +21,7 @@ from hostpairs.storage.models import (
     Dependency,
     HostPair,
     HostPairCount,
+    InventoryScript,
     IpResolutionSummary,
     KeptCapture,
     PairEvidence,
@@ -355,6 +356,11 @@ def has_complete_capture(session: Session, visit_id: int) -> bool:
     """Whether the visit's capture is kept whole (without reading it)."""
     return session.execute(select(KeptCapture.visit_id).where(
         KeptCapture.visit_id == visit_id, KeptCapture.complete.is_(True))).first() is not None
+
+
+def has_inventory(session: Session, page_url: str) -> bool:
+    """Whether the page's scripts are inventoried (its seed group is tagged payment or inventory = true)."""
+    return session.execute(select(InventoryScript.id).where(InventoryScript.page_url == page_url).limit(1)).first() is not None
 
 
 def marked_references(session: Session, visit_id: int) -> list[tuple[str, str, str, str, str | None, str | None]]:

@@ -8,10 +8,10 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import Connection, case, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from hostpairs.storage.models import HostPairCount, IpResolutionSummary
+from hostpairs.storage.upserts import dialect_insert
 
 CHUNK = 5000
 
@@ -39,7 +39,7 @@ def count_new(connection: Connection | Session, new_pairs: Iterable[tuple[str, s
     for parent_reversed, child_reversed in new_pairs:
         deltas["children", parent_reversed] += step
         deltas["parents", child_reversed] += step
-    insert = postgresql.insert if _dialect(connection) == "postgresql" else sqlite.insert
+    insert = dialect_insert(connection)
     rows = [{"direction": d, "host_reversed": h, "pairs": n} for (d, h), n in sorted(deltas.items())]
     for start in range(0, len(rows), CHUNK):
         statement = insert(HostPairCount).values(rows[start:start + CHUNK])
@@ -57,7 +57,7 @@ def summarize_resolutions(connection: Connection | Session, resolved: Iterable[t
         new[ip] += is_new
     if not new:
         return
-    insert = postgresql.insert if _dialect(connection) == "postgresql" else sqlite.insert
+    insert = dialect_insert(connection)
     summary = IpResolutionSummary
     statement = insert(summary).values([{"ip": ip, "hostnames": n, "first_seen": seen, "last_seen": seen}
                                         for ip, n in sorted(new.items())])

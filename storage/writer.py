@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, literal_column
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import literal_column
 from sqlalchemy.orm import Session, sessionmaker
 
 from hostpairs.extractors.capture_codec import FORMAT, EncodedCapture
@@ -36,6 +35,7 @@ from hostpairs.storage.models import (
     Visit,
 )
 from hostpairs.storage.times import from_timestamp, utcnow
+from hostpairs.storage.upserts import dialect_insert, widened_seen
 
 
 @dataclass(frozen=True)
@@ -60,22 +60,13 @@ def _upsert(session: Session, model: type, keys: Sequence[str], rows: list[dict[
     """The statement inserting rows keyed by `keys`, or on conflict widening first/last seen and
     counting one more visit. Rows go in key order, so writers upserting overlapping rows at once
     lock them in one order (PostgreSQL would otherwise find them deadlocked)."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = model.__table__
     rows = sorted(rows, key=lambda row: tuple(row[k] for k in keys))
-    statement = insert(table).values(
+    statement = dialect_insert(session)(table).values(
         [{**row, "first_seen": seen, "last_seen": seen, "visit_count": 1} for row in rows]
     )
-    excluded = statement.excluded
-    return statement.on_conflict_do_update(
-        index_elements=[table.c[k] for k in keys],
-        set_={
-            "first_seen": case((excluded.first_seen < table.c.first_seen, excluded.first_seen), else_=table.c.first_seen),
-            "last_seen": case((excluded.last_seen > table.c.last_seen, excluded.last_seen), else_=table.c.last_seen),
-            "visit_count": table.c.visit_count + 1,
-        },
-    )
+    return statement.on_conflict_do_update(index_elements=[table.c[k] for k in keys],
+                                           set_=widened_seen(statement, table))
 
 
 def upsert_seen(session: Session, model: type, keys: Sequence[str], rows: list[dict[str, Any]], seen: datetime) -> None:

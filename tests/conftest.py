@@ -25,6 +25,23 @@ from tests.virtual_sites import make_test_web
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_ADMIN = os.environ.get("HOSTPAIRS_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 
+BESIDE_THE_BROWSER = frozenset({
+    "test_api", "test_certificates", "test_changes", "test_concurrent_writers", "test_export", "test_host_pairs",
+    "test_import", "test_inventory_rules", "test_lookup_indexes", "test_pivots", "test_properties", "test_prune",
+    "test_reprocess", "test_schema", "test_scrapy_components", "test_seeds", "test_static_html", "test_trackers",
+    "test_users",
+})
+"""Test modules that start no browser and no crawl. `make test` runs two pytest-xdist workers: each of
+these modules is a group of its own, run beside the others; every other module is in one group,
+"browser", run one test at a time (two browsers at once on two cores make both flaky). A new
+module is in "browser" until it is named here."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        module = item.path.stem
+        item.add_marker(pytest.mark.xdist_group(module if module in BESIDE_THE_BROWSER else "browser"))
+
 
 def cli_environment() -> dict[str, str]:
     """The environment a test runs `hostpairs` in (this checkout importable, no HOSTPAIRS_DB)."""

@@ -106,7 +106,10 @@ GOOD_ARGUMENTS: dict[str, tuple[str, ...]] = {
     "worker": ("--frontier", "redis://127.0.0.1:6379/15", *HARMLESS),  # (a ping: nothing is written there)
     "import": ("valid.toml",), "prune": ("--keep-visits", "5"), "serve": ("--port", "0"), "demo": ("--dwell", "0"), "seeds status": (), "alerts": (), "alerts ack": ("1",),
     "users add": ("someone@example.com",), "users list": (), "users revoke": ("someone@example.com",),
-    "export": ("pairs", "--format", "csv"),
+    "export": ("pairs", "--format", "csv"), "reprocess": (),
+    "scripts show": ("https://shop.example/checkout",), "scripts list": (), "scripts report": ("--group", "checkout"),
+    "scripts authorize": ("shop.example", "--justification", "needed", "--by", "ana"),
+    "scripts revoke": ("1", "--by", "ana"),
 }
 UNREADABLE_DATABASES = {
     "random bytes": "sqlite:///garbage.db", "a directory": "sqlite:///directory.db", "a PNG": "sqlite:///picture.db",
@@ -280,6 +283,27 @@ HAND_WRITTEN = [
     case("seeds validate", "a SQLite database", "other.sqlite", message="cannot read"),
     case("seeds validate", "random bytes", "garbage.db", message="cannot read"),
     case("seeds validate", "an interval beyond the calendar", "huge-interval.toml", message="interval"),
+    # reprocess and the script inventory
+    case("reprocess", "words for --since", "--since", "last week", message="--since: not a date"),
+    case("reprocess", "a URL never visited", "--url", "https://never.example/", message="no stored visit matches"),
+    case("visit", "a HAR file in a missing directory", "https://shop.example/", "--har", "no-such-dir/v.har",
+         message="no visit of"),
+    case("scripts show", "a page never inventoried", "https://shop.example/", message="no script inventory of"),
+    Case("scripts show", "a page never inventoried, asked the short way", ("scripts", "https://shop.example/"),
+         message="no script inventory of"),
+    case("scripts authorize", "words for a pattern", "not a host!", "--justification", "x", "--by", "ana",
+         message="not a script URL, a host or a SHA-256"),
+    case("scripts authorize", "a blank justification", "shop.example", "--justification", " ", "--by", "ana",
+         message="--justification and --by must not be empty"),
+    case("scripts authorize", "a pinned host", "shop.example", "--justification", "x", "--by", "ana", "--version-pinned",
+         message="--version-pinned applies to a script URL"),
+    case("scripts authorize", "a pin of a script never seen", "https://shop.example/a.js", "--justification", "x",
+         "--by", "ana", "--version-pinned", message="no version to pin"),
+    case("scripts authorize", "a name too long", "shop.example", "--justification", "x", "--by", LONG,
+         message="--by: at most 255 characters"),
+    case("scripts revoke", "an ID nothing has", "987654", "--by", "ana", message="no active authorisation #987654"),
+    case("scripts report", "a group never visited", "--group", "nobody", message="no visit of seed group 'nobody'"),
+    case("scripts report", "words for --since", "--group", "g", "--since", "last week", message="--since: not a date"),
     # alerts
     case("alerts", "words for --since", "--since", "last week", message="--since: not a date"),
     case("alerts ack", "an ID nothing has", "987654", message="no alert with id 987654"),
@@ -330,7 +354,7 @@ CASES = (HAND_WRITTEN + [c for name, command in COMMANDS.items() for c in derive
 
 def test_every_command_has_bad_inputs() -> None:
     written = {c.command for c in HAND_WRITTEN}
-    derived_only = {"demo", "seeds status", "users list"}  # nothing to give them but their options and database
+    derived_only = {"demo", "seeds status", "users list", "scripts list"}  # nothing to give them but their options and database
     missing = sorted(set(COMMANDS) - written - derived_only)
     assert not missing, f"add malformed-input cases to HAND_WRITTEN for: {', '.join(missing)}"
     assert not (written | derived_only) - set(COMMANDS), "cases for commands the app no longer has"

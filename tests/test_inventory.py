@@ -35,12 +35,16 @@ def library(version: str) -> str:
         "var s = document.createElement('script'); s.src = 'https://fourth-pp.org/f.js'; document.head.appendChild(s);\n"
 
 
+# A script that hides the page's scripts from anything reading `document.scripts` in the page:
+# the inventory reads them in the capture's own isolated world.
+HIDER = "Object.defineProperty(Document.prototype, 'scripts', {get() { return document.getElementsByTagName('none'); }});"
 SRI_BODY = "window.sriChecked = 'yes, this body is the one the integrity attribute names';"
 SRI = "sha384-" + base64.b64encode(hashlib.sha384(SRI_BODY.encode()).digest()).decode()
 
 
 def checkout_page(extra: str = "") -> str:
     return f"""<!doctype html><html><head><title>Checkout</title>
+<script>{HIDER}</script>
 <script src="/js/app.js"></script>
 <script src="https://cdn-lib-pp.net/lib.js"></script>
 <script src="https://cdn-sri-pp.net/sri.js" integrity="{SRI}" crossorigin="anonymous"></script>
@@ -92,11 +96,10 @@ def test_checkout_page_inventory_authorisations_and_tamper_alerts(tmp_path: Path
         found = inventory(db)
         app, lib, sri, fourth = ("https://www.checkout-pp.com/js/app.js", "https://cdn-lib-pp.net/lib.js",
                                  "https://cdn-sri-pp.net/sri.js", "https://fourth-pp.org/f.js")
-        [inline] = [key for key in found if key.startswith("inline:")]
-        assert found[inline]["sha256"] == hashlib.sha256(b"window.checkout = {step: 1};").hexdigest()
+        inline, hider = (f"inline:{hashlib.sha256(text.encode()).hexdigest()}" for text in ("window.checkout = {step: 1};", HIDER))
         assert {key: s["status"] for key, s in found.items()} == {
             app: "unauthorized", lib: "unauthorized", sri: "unauthorized", fourth: "unauthorized",
-            inline: "unauthorized", "https://js.stripe.com/v3/in.js": "out of scope"}
+            inline: "unauthorized", hider: "unauthorized", "https://js.stripe.com/v3/in.js": "out of scope"}
         assert (found[app]["party"], found[lib]["party"]) == ("first", "third")
         assert found[fourth]["loadedBy"] == [lib] and found[lib]["loadedBy"] == ["parser"]  # a fourth party
         assert (found[sri]["integrity"], found[sri]["integrityMatched"]) == (SRI, True)
@@ -104,7 +107,7 @@ def test_checkout_page_inventory_authorisations_and_tamper_alerts(tmp_path: Path
         assert found[app]["versions"][0]["sha256"] == hashlib.sha256(APP_JS.encode()).hexdigest()
 
         for pattern, extra in ((app, ["--version-pinned"]), (lib, []), ("cdn-sri-pp.net", []), ("fourth-pp.org", []),
-                               (inline, [])):
+                               (inline, []), (hider, [])):
             result = run_cli("scripts", "authorize", pattern, "--justification", f"needed for checkout: {pattern}",
                              "--by", "Ana Auditor", *extra, "--db", db)
             assert result.returncode == 0, result.stderr
@@ -165,7 +168,7 @@ def test_checkout_page_inventory_authorisations_and_tamper_alerts(tmp_path: Path
     first, last = evidence["checks"][0], evidence["checks"][-1]
     assert not any(s["authorized"] for s in first["scripts"] if s["inScope"])  # nothing was authorised at the baseline
     assert {s["script"]: s["authorized"] for s in last["scripts"]}[app] is False  # the skimmed version is not
-    assert [a["authorizedBy"] for a in evidence["authorizations"]] == ["Ana Auditor"] * 5
+    assert [a["authorizedBy"] for a in evidence["authorizations"]] == ["Ana Auditor"] * 6
     page = run_cli("scripts", "report", "--group", "checkout", "--db", db).stdout
     assert page.startswith("<!doctype html>") and "exfil-pp.com" in page and "Ana Auditor" in page
 

@@ -72,7 +72,7 @@ def test_prune_keeps_the_window_and_every_aggregate(kind: str, tmp_path: Path, r
 
     result = run_cli("prune", "--keep-visits", "2", "--db", url)
     assert result.returncode == 0, result.stderr
-    assert ("pruned the evidence of 6 visits (pair evidence: 6, dependencies: 12, frames: 6, forms: 0, screenshots: 6, captures: 6)"
+    assert ("pruned the evidence of 6 visits (pair evidence: 6, dependencies: 12, frames: 6, forms: 0, screenshots: 6, captures: 6, visit scripts: 0)"
             in result.stdout)
     with sessions() as session:
         kept = set(evidence_of(session))

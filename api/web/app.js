@@ -322,7 +322,8 @@ async function visitPage(id) {
     h("p", {class: "muted"}, `${visit.mode} visit ${visit.started} → ${visit.finalUrl}`,
       visit.status ? ` · status ${visit.status}` : "", visit.error ? ` · ${visit.error}` : "",
       visit.limitsHit.length ? ` · limits hit: ${visit.limitsHit.join(", ")}` : "",
-      report.har ? h("span", {}, " · ", h("a", {href: report.har, download: `visit-${visit.id}.har`}, "Download HAR")) : ""),
+      report.har ? h("span", {}, " · ", h("a", {href: report.har, download: `visit-${visit.id}.har`}, "Download HAR")) : "",
+      report.scriptInventory ? h("span", {}, " · ", h("a", {href: `#/scripts/${enc(visit.requestedUrl)}`}, "Script inventory")) : ""),
     h("p", {}, report.previousVisit ? h("a", {href: `#/visit/${report.previousVisit}`}, "Previous visit of this URL") : "First visit of this URL",
       report.changes && (report.changes.added.length || report.changes.removed.length)
         ? h("span", {}, " · since then: ",
@@ -419,6 +420,30 @@ async function seedsPage() {
   }
 }
 
+async function scriptsPage(pageUrl) {
+  const title = `Scripts of ${pageUrl}`;
+  show(title, h("h1", {}, title), h("p", {class: "muted"}, "Loading…"));
+  let found;
+  try {
+    found = await api(`/api/v1/scripts?${query({page: pageUrl})}`);
+  } catch (error) {
+    show(title, h("h1", {}, title), failure(error));
+    return;
+  }
+  const scripts = found.scripts;
+  const unauthorized = scripts.filter((s) => s.status === "unauthorized").length;
+  show(title, h("h1", {}, title),
+    h("p", {class: "muted"}, `${scripts.length} scripts ran on this payment page; ${unauthorized} not authorised. `,
+      "Authorise with hostpairs scripts authorize; the audit report is hostpairs scripts report."),
+    table([
+      ["Script", (s) => s.script], ["Party", (s) => s.party], ["Loaded by", (s) => s.loadedBy.join(" ← ")],
+      ["Integrity", (s) => s.integrity ? (s.integrityMatched ? "matched" : s.integrityMatched === false ? "MISMATCH" : "not checked") : "none"],
+      ["Status", (s) => s.status, (s) => h("span", {class: s.status === "unauthorized" ? "badge high" : "badge"}, s.status)],
+      ["Authorisation", (s) => s.authorization ? `#${s.authorization.id} ${s.authorization.authorizedBy}: ${s.authorization.justification}` : ""],
+      ["Versions", (s) => s.versions.length, null, true], ["First seen", (s) => s.firstSeen], ["Last seen", (s) => s.lastSeen],
+    ], scripts, "Scripts that ran on the page"));
+}
+
 // --- routing ---------------------------------------------------------------------------------------
 
 function route() {
@@ -429,6 +454,7 @@ function route() {
   if (page === "tracker" && value) return entitiesPage(value, `/v2/trackers/${enc(value)}/hosts`, "hosts seen with this tracker ID");
   if (page === "cookie" && value) return entitiesPage(`cookie ${value}`, `/v2/cookies/name/${enc(value)}/hosts`, "hosts that set this cookie");
   if (page === "visit" && value) return visitPage(value);
+  if (page === "scripts" && value) return scriptsPage(value);
   if (page === "alerts") return alertsPage();
   if (page === "seeds") return seedsPage();
   if (page === "search" && value) return search(value);

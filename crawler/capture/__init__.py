@@ -192,7 +192,7 @@ class BrowserCapture:
                         if error is None else ([], []))
         cookies = self.network.refused_cookies + await read_cookies(self.page)
         html = await read_markup(self.page, self.requested_url) if error is None else ""
-        scripts, inline_bodies = (await read_scripts(self.page, self.limits.max_frames, deadline)
+        scripts, inline_bodies = (await read_scripts(self.session, self.frames, deadline)
                                   if self.inventory and error is None else ([], {}))
         requests = await self.network.observations()
         if error is None:

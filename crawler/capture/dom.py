@@ -8,10 +8,11 @@ import hashlib
 import logging
 import time
 
-from playwright.async_api import Page
+from playwright.async_api import CDPSession, Page
 
 from hostpairs.crawler.browsing import STEP_TIMEOUT
-from hostpairs.crawler.capture.frames import playwright_frame_chain
+from hostpairs.crawler.capture import isolated_world
+from hostpairs.crawler.capture.frames import FrameTree, playwright_frame_chain
 from hostpairs.crawler.capture.page_scripts import DOM_REFERENCES_JS, MARKUP_JS, SCRIPTS_JS
 from hostpairs.extractors.observations import (
     CookieObservation,
@@ -56,29 +57,29 @@ async def read_links_and_forms(page: Page, max_frames: int = 0, deadline: float 
     return links, forms
 
 
-async def read_scripts(page: Page, max_frames: int = 0, deadline: float | None = None,
+async def read_scripts(session: CDPSession, frames: FrameTree, deadline: float | None = None,
                        ) -> tuple[list[ScriptElementObservation], dict[str, str]]:
-    """The <script> elements of every frame's final DOM (as `read_links_and_forms` reads frames)
-    and the inline ones' texts by SHA-256 (of their UTF-8)."""
+    """The <script> elements of every live frame's final DOM, read in the capture's isolated world
+    (a skimmer overriding `document.scripts` in the page does not hide itself), frames one by one
+    until `deadline` (monotonic); and the inline ones' texts by SHA-256 (of their UTF-8)."""
     elements, bodies = [], {}
-    frames = page.frames[:max_frames] if max_frames > 0 else page.frames
-    for frame in frames:
+    for frame_id in frames.live_ids():
         if deadline is not None and time.monotonic() > deadline:
             break
         try:
-            found = await asyncio.wait_for(frame.evaluate(SCRIPTS_JS), STEP_TIMEOUT)
+            found = await isolated_world.evaluate(session, frame_id, f"({SCRIPTS_JS})()")
         except Exception as exc:
-            logger.debug("could not read the scripts of %s: %s", frame.url, exc)
+            logger.debug("could not read the scripts of frame %s: %s", frame_id, exc)
             continue
-        chain = playwright_frame_chain(frame)
-        for src, script_type, integrity, text in found if isinstance(found, list) else ():
+        chain = frames.chain(frame_id)
+        for src, declared, integrity, text in found if isinstance(found, list) else ():
             inline_sha256 = None
             if isinstance(text, str):
                 data = text.encode("utf-8", "surrogatepass")
                 inline_sha256 = hashlib.sha256(data).hexdigest()
                 bodies[inline_sha256] = data.decode("utf-8", "surrogateescape")
             elements.append(ScriptElementObservation(chain, src if isinstance(src, str) else None,
-                                                     script_type if isinstance(script_type, str) else None,
+                                                     declared if isinstance(declared, str) else None,
                                                      integrity if isinstance(integrity, str) else None, inline_sha256))
     return elements, bodies
 

@@ -3,13 +3,12 @@
 DevTools names the parser as the initiator of a request that an inline `<style>` or a `style`
 attribute makes, exactly as for an `<img>` of the same document; Resource Timing's
 `initiatorType` tells them apart (`css`, `img`, `link`, ...). An observer installed in the
-capture's own isolated world keeps each document's entries, out of the page's reach; they are
+capture's isolated world (`isolated_world`) keeps each document's entries, out of the page's reach; they are
 read per frame at the end of the visit and put on the requests (`fetch_initiator`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections import defaultdict, deque
@@ -18,14 +17,11 @@ from dataclasses import replace
 
 from playwright.async_api import CDPSession
 
-from hostpairs.crawler.browsing import STEP_TIMEOUT
+from hostpairs.crawler.capture import isolated_world
 from hostpairs.crawler.capture.page_scripts import RESOURCE_INITIATORS_JS, RESOURCE_INITIATORS_READ
 from hostpairs.extractors.observations import RequestObservation
 
 logger = logging.getLogger(__name__)
-
-WORLD = "hostpairs-capture"
-"""The isolated world the capture's init script runs in."""
 
 Initiators = dict[str, list[tuple[str, str]]]
 """(URL, initiatorType) in fetch order, by frame id."""
@@ -33,8 +29,7 @@ Initiators = dict[str, list[tuple[str, str]]]
 
 async def install(session: CDPSession) -> None:
     """Start keeping Resource Timing initiators in every document the page loads from now on."""
-    await session.send("Page.addScriptToEvaluateOnNewDocument",
-                       {"source": RESOURCE_INITIATORS_JS, "worldName": WORLD})
+    await isolated_world.run_in_every_document(session, RESOURCE_INITIATORS_JS)
 
 
 async def read(session: CDPSession, frame_ids: Iterable[str], deadline: float) -> Initiators:
@@ -45,15 +40,10 @@ async def read(session: CDPSession, frame_ids: Iterable[str], deadline: float) -
         if time.monotonic() > deadline:
             break
         try:
-            world = await asyncio.wait_for(
-                session.send("Page.createIsolatedWorld", {"frameId": frame_id, "worldName": WORLD}), STEP_TIMEOUT)
-            reply = await asyncio.wait_for(session.send("Runtime.evaluate", {
-                "expression": RESOURCE_INITIATORS_READ, "contextId": world["executionContextId"],
-                "returnByValue": True}), STEP_TIMEOUT)
+            value = await isolated_world.evaluate(session, frame_id, RESOURCE_INITIATORS_READ)
         except Exception as exc:  # detached, crashed, busy: its requests keep DevTools' causes
             logger.debug("no resource initiators from frame %s: %s", frame_id, exc)
             continue
-        value = reply.get("result", {}).get("value")
         if isinstance(value, list):
             found[frame_id] = [(entry[0], entry[1]) for entry in value
                                if isinstance(entry, list) and len(entry) == 2

@@ -76,9 +76,9 @@ def authorize(pattern: str = typer.Argument(..., help="A script URL, a host suff
     if len(by) > 255:
         fail("--by: at most 255 characters")
     pinned = None
+    digest = pattern.lower().removeprefix("inline:").removeprefix("sha256:")
     with sessions_for(db).begin() as session:
-        if pattern.lower().removeprefix("inline:").removeprefix("sha256:") and _SHA256.fullmatch(
-                digest := pattern.lower().removeprefix("inline:").removeprefix("sha256:")):
+        if _SHA256.fullmatch(digest):
             kind, pattern = "hash", digest
         elif pattern.startswith(("http://", "https://")):
             kind = "url"
@@ -117,10 +117,10 @@ def revoke(ids: list[int] = typer.Argument(..., min=1, max=2**63 - 1, help="Auth
 @app.command("list")
 def list_authorizations(db: str | None = DbOption) -> None:
     """Every authorisation, revoked ones included."""
-    from hostpairs.api.inventory_report import _authorization, _all_authorizations
+    from hostpairs.api.inventory_report import all_authorizations, authorization_record
 
     with sessions_for(db)() as session:
-        rows = [_authorization(a) for a in _all_authorizations(session)]
+        rows = [authorization_record(a) for a in all_authorizations(session)]
     print_table(rows, ("id", "kind", "pattern", "pinnedSha256", "justification", "authorizedBy", "authorizedAt",
                        "revokedAt"), f"{len(rows)} authorisations")
 
