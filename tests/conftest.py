@@ -27,7 +27,7 @@ POSTGRES_ADMIN = os.environ.get("HOSTPAIRS_TEST_POSTGRES", "postgresql://postgre
 
 BESIDE_THE_BROWSER = frozenset({
     "test_api", "test_certificates", "test_changes", "test_concurrent_writers", "test_export", "test_host_pairs",
-    "test_import", "test_inventory_rules", "test_lookup_indexes", "test_pivots", "test_properties", "test_prune",
+    "test_import", "test_inventory_rules", "test_inventory_store", "test_lookup_indexes", "test_pivots", "test_properties", "test_prune",
     "test_reprocess", "test_schema", "test_scrapy_components", "test_seeds", "test_static_html", "test_trackers",
     "test_users",
 })
