@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import re
 from pathlib import Path
 
 from hostpairs.demoweb.server import Resource, VirtualWeb, html, js

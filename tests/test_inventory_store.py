@@ -5,6 +5,10 @@ crawl of a page tagged payment stores it."""
 from __future__ import annotations
 
 import hashlib
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
 from datetime import datetime, timezone
 
 import pytest
@@ -17,7 +21,7 @@ from hostpairs.extractors.observations import PageCapture, RequestObservation, S
 from hostpairs.storage.db import open_database, session_factory
 from hostpairs.storage.inventory import authorize, known_versions
 from hostpairs.storage.models import Alert
-from tests.conftest import sqlite_url
+from tests.conftest import served_api, sqlite_url
 
 PAGE = "https://pay.store-inv.com/checkout"
 START = 1_767_225_600  # 2026-01-01 00:00 UTC
@@ -67,3 +71,16 @@ def test_versions_authorisations_and_the_report_on_both_databases(kind: str, tmp
     assert versions["https://cdn.lib-inv.net/lib.js"][0].body == LIB_V1  # kept whole, to diff the next one with
     assert [[s["authorized"] for s in check["scripts"]] for check in report["checks"]] == [[False, False], [True, False]]
     assert report["checks"][1]["securityHeaders"] == {"content-security-policy": "script-src 'self' https: 'unsafe-inline'"}
+
+    with served_api("--db", db) as base:
+        with urllib.request.urlopen(f"{base}/api/v1/scripts?{urllib.parse.urlencode({'page': PAGE})}", timeout=30) as answer:
+            assert {s["script"]: s["status"] for s in json.loads(answer.read())["scripts"]} == {
+                "https://cdn.lib-inv.net/lib.js": "authorized", f"inline:{sha('var inline;')}": "unauthorized"}
+        with urllib.request.urlopen(f"{base}/api/v1/scripts/report?group=checkout&format=html", timeout=30) as answer:
+            assert answer.headers["Content-Type"].startswith("text/html") and b"the checkout library" in answer.read()
+        try:
+            urllib.request.urlopen(f"{base}/api/v1/scripts/report?group=nobody", timeout=30)
+        except urllib.error.HTTPError as refused:
+            assert refused.code == 404 and json.loads(refused.read()) == {"message": "no visit of seed group 'nobody'"}
+        else:
+            raise AssertionError("a group never visited was answered")

@@ -46,7 +46,7 @@ def test_the_web_apps_calls_on_both_databases(kind: str, tmp_path, request: pyte
     db = sqlite_url(tmp_path) if kind == "sqlite" else request.getfixturevalue("postgres_url")
     sessions = session_factory(open_database(db))
     first = record_visit(sessions, capture(NOW - 3 * DAY, injected=False))
-    record_visit(sessions, capture(NOW - DAY, injected=True))
+    record_visit(sessions, capture(NOW - DAY, injected=True), capture_bytes=0)  # its capture kept: a HAR
     record_visit(sessions, capture(NOW - DAY, injected=False, page="https://shop.pivot-other.com/"))  # shares UA-7770001
     with served_api("--db", db) as base:
         assert get(base, "/api/v1/search?q=UA-7770001-1")["choices"] == [
@@ -76,6 +76,12 @@ def test_the_web_apps_calls_on_both_databases(kind: str, tmp_path, request: pyte
         assert visit["changes"] == {"added": ["evil.pivot-attacker.ch"], "removed": []}
         with urllib.request.urlopen(base + visit["screenshot"], timeout=30) as response:
             assert response.headers["Content-Type"] == "image/jpeg" and response.read() == b"\xff\xd8\xff shot"
+        har = get(base, visit["har"])["log"]
+        assert [e["request"]["url"] for e in har["entries"]] == [PAGE, "https://cdn.pivot-cdn.net/app.js",
+                                                                "https://evil.pivot-attacker.ch/x.js"]
+        assert har["entries"][2]["_cause"] == "script.src" and har["entries"][2]["serverIPAddress"] == "203.0.113.66"
+        assert get(base, f"/api/v1/visits/{first.visit_id}")["har"] is None  # no capture kept
+        assert visit["scriptInventory"] is False  # not a payment group's page
 
     pruned = run_cli("prune", "--keep-visits", "1", "--db", db)  # the first visit's evidence goes
     assert pruned.returncode == 0, pruned.stderr
