@@ -31,21 +31,28 @@ def _process_table() -> dict[int, tuple[int, str]]:
     return table
 
 
-def proportional_set_size(pid: int) -> int:
-    """Bytes of memory a process holds, shared pages divided among their sharers (PSS)."""
+def set_size(pid: int, fields: tuple[str, ...] = ("Pss:",)) -> int:
+    """Bytes of memory a process holds: by default its PSS (shared pages divided among their
+    sharers); with ("Private_Clean:", "Private_Dirty:") its USS (the pages no other process
+    shares, which other processes coming and going leave unchanged)."""
+    total = 0
     try:
         with open(f"/proc/{pid}/smaps_rollup") as rollup:
             for line in rollup:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1]) * 1024
+                if line.startswith(fields):
+                    total += int(line.split()[1]) * 1024
     except OSError:
         pass
-    return 0
+    return total
 
 
-def tree_memory(root: int) -> dict[str, int]:
-    """The PSS of process `root` (the crawler) and its descendants, in bytes by kind: the crawler
-    itself, Playwright's driver, Chromium's browser process, its renderers, its other processes."""
+UNIQUE = ("Private_Clean:", "Private_Dirty:")
+
+
+def tree_memory(root: int, fields: tuple[str, ...] = ("Pss:",)) -> dict[str, int]:
+    """The memory (`set_size`'s `fields`: PSS by default) of process `root` (the crawler) and its
+    descendants, in bytes by kind: the crawler itself, Playwright's driver, Chromium's browser
+    process, its renderers, its other processes."""
     table = _process_table()
     tree, grew = {root}, True
     while grew:
@@ -65,5 +72,5 @@ def tree_memory(root: int) -> dict[str, int]:
             kind = "other browser processes"
         else:
             kind = "browser"
-        kinds[kind] += proportional_set_size(pid)
+        kinds[kind] += set_size(pid, fields)
     return kinds
