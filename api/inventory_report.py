@@ -12,8 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hostpairs.api.passivetotal import pt_time
-from hostpairs.extractors.inventory import Authorization, InventoryScript
-from hostpairs.storage.inventory import page_inventory
+from hostpairs.extractors.inventory import InventoryScript
+from hostpairs.storage.inventory import authorization_of, page_inventory
 from hostpairs.storage.models import Alert, ScriptAuthorization, Visit, VisitScript
 from hostpairs.storage.models import InventoryScript as StoredScript
 
@@ -39,8 +39,7 @@ def _covering(script: InventoryScript, authorizations: list[ScriptAuthorization]
     for row in authorizations:
         in_force = row.revoked_at is None if at is None else (
             row.authorized_at <= at and (row.revoked_at is None or row.revoked_at > at))
-        if in_force and Authorization(row.id, row.pattern, row.kind, row.pinned_sha256, row.justification,
-                                      row.authorized_by).covers(script):
+        if in_force and authorization_of(row).covers(script):
             return row
     return None
 

@@ -55,7 +55,7 @@ def record_visit(sessions: sessionmaker[Session], capture: PageCapture, policy: 
         payment = "payment" in policy.watch.tags
         # the inventory's script_changed says more (and knows authorisations) than the baseline's
         changes = [c for c in changes if c.kind != "script_changed"]
-        changes += script_changes(capture, inventory.scripts, versions, authorizations, payment)
+        changes += script_changes(capture, inventory, versions, authorizations, payment)
         changes += header_changes(capture, headers)
     return store_visit(sessions, records, changes, AlertRouting(policy.seed_group, policy.destinations), kept,
                        inventory)

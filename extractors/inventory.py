@@ -222,9 +222,10 @@ def named_hosts(body: bytes) -> set[str]:
     return hosts
 
 
-def script_changes(capture: PageCapture, scripts: Sequence[InventoryScript], known: Mapping[str, Sequence[KnownVersion]],
+def script_changes(capture: PageCapture, inventory: ScriptInventory, known: Mapping[str, Sequence[KnownVersion]],
                    authorizations: Sequence[Authorization], payment: bool) -> list[Change]:
-    """`unauthorized_script` and `script_changed` alerts of a visit (scripts out of scope raise none).
+    """`unauthorized_script` and `script_changed` alerts of a visit's `script_inventory` (scripts
+    out of scope raise none).
 
     Authorisation is enforced on a page from the first authorisation naming one of its scripts:
     until an operator has reviewed the page, its scripts are listed as unauthorised (inventory,
@@ -233,6 +234,7 @@ def script_changes(capture: PageCapture, scripts: Sequence[InventoryScript], kno
     another version or the new body names hosts the old one did not; low for a version bump
     (similarity SIMILAR or more); medium otherwise."""
     changes = []
+    scripts = inventory.scripts
     enforced = any(a.names(script) for script in scripts if script.in_scope for a in authorizations)
     for script in scripts:
         if not script.in_scope or script.sha256 is None:
@@ -246,7 +248,8 @@ def script_changes(capture: PageCapture, scripts: Sequence[InventoryScript], kno
             "first_party": script.first_party, "frame_url": script.frame_url, "integrity": script.integrity,
             "integrity_matched": script.integrity_matched}
         if versions and script.sha256 not in {v.sha256 for v in versions}:
-            changes.append(_changed(capture, script, versions[-1], authorizations, evidence, child_url))
+            changes.append(_changed(script, inventory.bodies.get(script.sha256), versions[-1], authorizations,
+                                    evidence, child_url))
         elif enforced and not covering:
             signals = ["covered by no authorisation", "first party" if script.first_party else "third party"]
             if script.loaded_by:
@@ -258,15 +261,14 @@ def script_changes(capture: PageCapture, scripts: Sequence[InventoryScript], kno
     return changes
 
 
-def _changed(capture: PageCapture, script: InventoryScript, previous: KnownVersion, authorizations: Sequence[Authorization],
-             evidence: dict[str, Any], child_url: str) -> Change:
-    new_text = capture.script_bodies.get(script.sha256 or "")
-    new_body = body_bytes(new_text) if new_text is not None else None
+def _changed(script: InventoryScript, new: tuple[bytes, str | None] | None, previous: KnownVersion,
+             authorizations: Sequence[Authorization], evidence: dict[str, Any], child_url: str) -> Change:
+    new_body, new_fuzzy = new if new is not None else (None, None)
     pinned = [a for a in authorizations if a.kind == "url" and a.pattern == script.url and a.pinned_sha256]
     signals = []
     score, method = (None, "unknown")
     if new_body is not None:
-        score, method = similarity(previous, new_body, fuzzy_hash(new_body))
+        score, method = similarity(previous, new_body, new_fuzzy)
         if previous.body is not None:
             old_body = body_bytes(previous.body)
             added, removed = bytes_changed(old_body, new_body)

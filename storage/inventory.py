@@ -66,11 +66,15 @@ def known_versions(session: Session, page_url: str) -> dict[str, list[KnownVersi
     return known
 
 
+def authorization_of(row: ScriptAuthorization) -> Authorization:
+    """A stored authorisation as the rules take it."""
+    return Authorization(row.id, row.pattern, row.kind, row.pinned_sha256, row.justification, row.authorized_by)
+
+
 def active_authorizations(session: Session) -> list[Authorization]:
     """The authorisations not revoked, oldest first."""
-    return [Authorization(a.id, a.pattern, a.kind, a.pinned_sha256, a.justification, a.authorized_by)
-            for a in session.scalars(select(ScriptAuthorization).where(ScriptAuthorization.revoked_at.is_(None))
-                                     .order_by(ScriptAuthorization.id))]
+    return [authorization_of(a) for a in session.scalars(
+        select(ScriptAuthorization).where(ScriptAuthorization.revoked_at.is_(None)).order_by(ScriptAuthorization.id))]
 
 
 def previous_security_headers(session: Session, page_url: str) -> dict[str, str] | None:

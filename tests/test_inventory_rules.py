@@ -15,6 +15,7 @@ from hostpairs.extractors.inventory import (
     inventory_scripts,
     named_hosts,
     script_changes,
+    script_inventory,
 )
 from hostpairs.extractors.observations import PageCapture, RequestObservation, ScriptElementObservation
 
@@ -63,15 +64,16 @@ def test_inventory_chain_party_integrity_and_processor_frames() -> None:
 def test_authorisations_enforced_from_the_first_and_pinned_versions() -> None:
     c = capture([script("https://cdn.lib-rules.net/lib.js", LIB), script("https://shop.pay-rules.com/app.js", "var app2;")],
                 {"lib": LIB, "app": "var app2;"})
-    scripts = inventory_scripts(c, [])
-    assert script_changes(c, scripts, {}, [], payment=True) == []  # nobody reviewed the page yet
+    inventory = script_inventory(c, [])
+    scripts = inventory.scripts
+    assert script_changes(c, inventory, {}, [], payment=True) == []  # nobody reviewed the page yet
     host = Authorization(1, "lib-rules.net", "host", None, "the shop's library", "ana")
-    [unauthorized] = script_changes(c, scripts, {}, [host], payment=True)
+    [unauthorized] = script_changes(c, inventory, {}, [host], payment=True)
     assert (unauthorized.kind, unauthorized.child_url, unauthorized.severity) == (
         "unauthorized_script", "https://shop.pay-rules.com/app.js", "high")
     pinned = Authorization(2, "https://shop.pay-rules.com/app.js", "url", sha("var app1;"), "ours", "ana")
     assert not pinned.covers(scripts[1]) and pinned.names(scripts[1])
-    [changed] = script_changes(c, scripts, {"https://shop.pay-rules.com/app.js": [KnownVersion(sha("var app1;"), None, "var app1;")]},
+    [changed] = script_changes(c, inventory, {"https://shop.pay-rules.com/app.js": [KnownVersion(sha("var app1;"), None, "var app1;")]},
                                [host, pinned], payment=False)
     assert (changed.kind, changed.severity) == ("script_changed", "high")  # pinned
     assert changed.evidence["similarity_method"] == "difflib"  # too short for TLSH

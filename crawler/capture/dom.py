@@ -63,14 +63,7 @@ async def read_scripts(session: CDPSession, frames: FrameTree, deadline: float |
     (a skimmer overriding `document.scripts` in the page does not hide itself), frames one by one
     until `deadline` (monotonic); and the inline ones' texts by SHA-256 (of their UTF-8)."""
     elements, bodies = [], {}
-    for frame_id in frames.live_ids():
-        if deadline is not None and time.monotonic() > deadline:
-            break
-        try:
-            found = await isolated_world.evaluate(session, frame_id, f"({SCRIPTS_JS})()")
-        except Exception as exc:
-            logger.debug("could not read the scripts of frame %s: %s", frame_id, exc)
-            continue
+    async for frame_id, found in isolated_world.evaluate_each(session, frames.live_ids(), f"({SCRIPTS_JS})()", deadline):
         chain = frames.chain(frame_id)
         for src, declared, integrity, text in found if isinstance(found, list) else ():
             inline_sha256 = None

@@ -5,11 +5,16 @@ getter, `document.scripts`, `performance`) changes what it reads."""
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 from playwright.async_api import CDPSession
 
 from hostpairs.crawler.browsing import STEP_TIMEOUT
+
+logger = logging.getLogger(__name__)
 
 WORLD = "hostpairs-capture"
 
@@ -29,3 +34,18 @@ async def evaluate(session: CDPSession, frame_id: str, expression: str) -> Any:
     if "exceptionDetails" in reply:
         raise RuntimeError(reply["exceptionDetails"].get("text", "exception"))
     return reply.get("result", {}).get("value")
+
+
+async def evaluate_each(session: CDPSession, frame_ids: Iterable[str], expression: str,
+                        deadline: float | None = None) -> AsyncIterator[tuple[str, Any]]:
+    """(frame id, value of `expression`) for each frame, read one by one until `deadline`
+    (monotonic); a frame that does not answer (detached, crashed, busy) is skipped."""
+    for frame_id in frame_ids:
+        if deadline is not None and time.monotonic() > deadline:
+            return
+        try:
+            value = await evaluate(session, frame_id, expression)
+        except Exception as exc:
+            logger.debug("frame %s did not answer in the capture's world: %s", frame_id, exc)
+            continue
+        yield frame_id, value

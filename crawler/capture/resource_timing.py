@@ -9,8 +9,6 @@ read per frame at the end of the visit and put on the requests (`fetch_initiator
 
 from __future__ import annotations
 
-import logging
-import time
 from collections import defaultdict, deque
 from collections.abc import Iterable
 from dataclasses import replace
@@ -21,7 +19,6 @@ from hostpairs.crawler.capture import isolated_world
 from hostpairs.crawler.capture.page_scripts import RESOURCE_INITIATORS_JS, RESOURCE_INITIATORS_READ
 from hostpairs.extractors.observations import RequestObservation
 
-logger = logging.getLogger(__name__)
 
 Initiators = dict[str, list[tuple[str, str]]]
 """(URL, initiatorType) in fetch order, by frame id."""
@@ -34,16 +31,9 @@ async def install(session: CDPSession) -> None:
 
 async def read(session: CDPSession, frame_ids: Iterable[str], deadline: float) -> Initiators:
     """Each frame's kept initiators, frames read one by one until `deadline` (monotonic); a
-    frame that does not answer has none."""
+    frame that does not answer has none (its requests keep DevTools' causes)."""
     found: Initiators = {}
-    for frame_id in frame_ids:
-        if time.monotonic() > deadline:
-            break
-        try:
-            value = await isolated_world.evaluate(session, frame_id, RESOURCE_INITIATORS_READ)
-        except Exception as exc:  # detached, crashed, busy: its requests keep DevTools' causes
-            logger.debug("no resource initiators from frame %s: %s", frame_id, exc)
-            continue
+    async for frame_id, value in isolated_world.evaluate_each(session, frame_ids, RESOURCE_INITIATORS_READ, deadline):
         if isinstance(value, list):
             found[frame_id] = [(entry[0], entry[1]) for entry in value
                                if isinstance(entry, list) and len(entry) == 2
