@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, Route, expect, sync_playwright
 
 from hostpairs.crawler.settings import HOSTPAIRS_CHROMIUM, HOSTPAIRS_CHROMIUM_ARGS
 from hostpairs.storage.api_users import add_user
@@ -130,6 +130,22 @@ def test_ips_trackers_and_ambiguous_input(page: Page) -> None:
     expect(pairs.get_by_label("Direction")).to_have_value("children")
     page.goto("/#/search/no-such-thing-anywhere")
     expect(page.get_by_text("Nothing hostpairs observed matches it.")).to_be_visible()
+
+
+def test_a_late_answer_to_an_older_question_never_replaces_the_newer_one(page: Page) -> None:
+    held: list[Route] = []
+    page.route("**/api/v1/pairs?*direction=parents*", lambda route: held.append(route))  # the first load's answer, held back
+    page.goto(f"/#/host/{BANK}")
+    pairs = page.get_by_role("region", name="Host pairs")
+    expect(pairs.get_by_text("Loading…")).to_be_visible()
+    pairs.get_by_label("Direction").select_option("children")
+    expect(pairs.get_by_role("link", name=f"sap.{ATTACKER}")).to_be_visible()
+    assert len(held) == 1
+    with page.expect_response("**/api/v1/pairs?*direction=parents*"):
+        held[0].continue_()  # the bank's parents (none) arrive after its children
+    page.evaluate("new Promise((done) => setTimeout(done, 100))")  # the late answer handled
+    expect(pairs.get_by_role("link", name=f"sap.{ATTACKER}")).to_be_visible()
+    expect(pairs.get_by_label("Direction")).to_have_value("children")
 
 
 def test_readable_on_a_phone(page: Page) -> None:

@@ -161,6 +161,16 @@ async function hostPage(host) {
   timelineView(timeline, facts.host);
 }
 
+// Each call of the returned function starts a load that supersedes the ones before it, and returns a check
+// that the load is still the latest: an older response arriving late is dropped, never shown over a newer one.
+function superseding() {
+  let latest = 0;
+  return () => {
+    const mine = ++latest;
+    return () => mine === latest;
+  };
+}
+
 const CAUSES = ["iframe.src", "iframe.write", "script.src", "img.src", "link.href", "css.import", "xmlhttprequest",
                 "a.href", "topLevelRedirect", "redirect", "meta.refresh", "location.refresh", "unknown"];
 
@@ -174,12 +184,16 @@ function pairsView(container, host) {
   const cursors = [null];
   let page = 0;
   let switched = false;
+  const begin = superseding();
   const load = async () => {
+    const current = begin();
+    const asked = direction.value;
     results.replaceChildren(h("p", {class: "muted"}, "Loading…"));
     try {
-      const found = await api(`/api/v1/pairs?${query({host, direction: direction.value, cause: cause.value ? [cause.value] : [],
+      const found = await api(`/api/v1/pairs?${query({host, direction: asked, cause: cause.value ? [cause.value] : [],
                                                        start: start.value, end: end.value, limit: 100, cursor: cursors[page]})}`);
-      if (!found.pairs.length && page === 0 && direction.value === "parents" && !cause.value && !start.value
+      if (!current()) return;
+      if (!found.pairs.length && page === 0 && asked === "parents" && !cause.value && !start.value
           && !end.value && !switched) {
         switched = true;  // nobody references it: show what it references instead
         direction.value = "children";
@@ -196,7 +210,7 @@ function pairsView(container, host) {
         ["Visits", (p) => p.visitCount, null, true],
       ], found.pairs, "Host pairs"), h("div", {class: "pager"}, previous, h("span", {class: "muted"}, `page ${page + 1}`), next));
     } catch (error) {
-      results.replaceChildren(failure(error));
+      if (current()) results.replaceChildren(failure(error));
     }
   };
   const restart = () => { cursors.length = 1; page = 0; load(); };
@@ -371,15 +385,18 @@ async function alertsPage() {
   const status = h("p", {class: "muted", role: "status"});
   const selected = new Set();
   let shown = [];
+  const begin = superseding();
   const load = async () => {
+    const current = begin();
     selected.clear();
     try {
       const found = await api(`/api/v1/alerts?${query({severity: severity.value, open: open.checked, since: since.value,
                                                         seed_group: group.value.trim(), limit: 500})}`);
+      if (!current()) return;
       shown = found.alerts;
       results.replaceChildren(alertTable(shown, selected));
     } catch (error) {
-      results.replaceChildren(failure(error));
+      if (current()) results.replaceChildren(failure(error));
     }
   };
   const acknowledge = async (ids) => {
