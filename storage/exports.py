@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from hostpairs.storage.models import Alert, HostPair, Resolution, Tracker
 from hostpairs.storage.queries import Window, host_filter
+from hostpairs.storage.upserts import dialect_name
 
 BATCH = 1000
 """Rows fetched at a time (through a server-side cursor on PostgreSQL) and written as one chunk."""
@@ -35,7 +36,7 @@ def snapshot(session: Session) -> None:
     """Make every read of `session` see the database as its first read did: an export reads the
     hosts first and the records naming them after, and a crawl storing pairs in between must not
     leave a record whose host was not exported. Call it before anything else uses `session`."""
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect_name(session) == "postgresql":
         session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     else:  # pysqlite begins no transaction for reads: each statement would have its own snapshot
         session.connection().exec_driver_sql("BEGIN")

@@ -11,13 +11,9 @@ from sqlalchemy import Connection, case, func, select
 from sqlalchemy.orm import Session
 
 from hostpairs.storage.models import HostPairCount, IpResolutionSummary
-from hostpairs.storage.upserts import dialect_insert
+from hostpairs.storage.upserts import dialect_insert, dialect_name
 
 CHUNK = 5000
-
-
-def _dialect(connection: Connection | Session) -> str:
-    return (connection.get_bind() if isinstance(connection, Session) else connection).dialect.name
 
 
 def inserted_marker(connection: Connection | Session, model: type) -> str:
@@ -25,7 +21,7 @@ def inserted_marker(connection: Connection | Session, model: type) -> str:
     the rows it inserted (not updated): PostgreSQL's `xmax = 0`; on SQLite, ids above the largest
     before the statement, read here (call it under the write lock, which SQLite holds until
     commit, so no other writer adds rows in between)."""
-    if _dialect(connection) == "postgresql":
+    if dialect_name(connection) == "postgresql":
         return "(xmax = 0)"
     last = connection.execute(select(func.coalesce(func.max(model.id), 0))).scalar()
     return f"(id > {int(last or 0)})"

@@ -10,10 +10,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 
+def dialect_name(connection: Connection | Session) -> str:
+    """The database a connection or session talks to: "postgresql" or "sqlite"."""
+    return (connection.get_bind() if isinstance(connection, Session) else connection).dialect.name
+
+
 def dialect_insert(connection: Connection | Session) -> Any:
     """`insert` of the connection's dialect (PostgreSQL's or SQLite's: both have on_conflict_do_*)."""
-    bind = connection.get_bind() if isinstance(connection, Session) else connection
-    return postgresql.insert if bind.dialect.name == "postgresql" else sqlite.insert
+    return postgresql.insert if dialect_name(connection) == "postgresql" else sqlite.insert
 
 
 def widened_seen(statement: Any, table: Table) -> dict[str, Any]:
