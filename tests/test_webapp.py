@@ -148,6 +148,21 @@ def test_a_late_answer_to_an_older_question_never_replaces_the_newer_one(page: P
     expect(pairs.get_by_label("Direction")).to_have_value("children")
 
 
+def test_a_page_the_analyst_has_left_draws_nothing_over_the_next(page: Page) -> None:
+    held: list[Route] = []
+    page.route(f"**/api/v1/hosts/{BANK}", lambda route: held.append(route))  # the bank's facts, held back
+    page.goto(f"/#/host/{BANK}")
+    expect(page.get_by_role("heading", level=1)).to_have_text(BANK)
+    page.goto(f"/#/host/{ATTACKER}")  # gone on before the bank's page had its answer
+    expect(page.get_by_role("region", name="Host pairs").get_by_role("link", name=BANK).first).to_be_visible()
+    assert len(held) == 1
+    with page.expect_response(f"**/api/v1/hosts/{BANK}"):
+        held[0].continue_()
+    page.evaluate("new Promise((done) => setTimeout(done, 100))")  # the late answer handled
+    expect(page.get_by_role("heading", level=1)).to_have_text(ATTACKER)
+    expect(page).to_have_title(f"{ATTACKER} — hostpairs")
+
+
 def test_readable_on_a_phone(page: Page) -> None:
     page.set_viewport_size({"width": 390, "height": 844})
     for route, name in ((f"/#/host/{BANK}", "08-phone-bank"), ("/#/alerts", "09-phone-alerts")):

@@ -27,10 +27,16 @@ const trackerLink = (value) => h("a", {href: `#/tracker/${enc(value)}`}, value);
 const isIp = (value) => /^[0-9.]+$/.test(value) || value.includes(":");
 const entityLink = (value) => isIp(value) ? ipLink(value) : hostLink(value);
 
+let routesTaken = 0;
+
+// An answer reaching a page the user has already left never settles: the page that asked draws
+// nothing over the one they went to.
 async function api(path, options = {}) {
+  const askedOn = routesTaken;
   const response = await fetch(path, {credentials: "same-origin", ...options});
   let body = null;
   try { body = await response.json(); } catch { body = null; }
+  if (askedOn !== routesTaken) return new Promise(() => {});
   if (!response.ok) throw new Error(body && body.message ? body.message : `${response.status} ${response.statusText}`);
   return body;
 }
@@ -464,6 +470,7 @@ async function scriptsPage(pageUrl) {
 // --- routing ---------------------------------------------------------------------------------------
 
 function route() {
+  routesTaken += 1;
   const [, page = "", ...rest] = location.hash.split("/");
   const value = decodeURIComponent(rest.join("/"));
   if (page === "host" && value) return hostPage(value);
